@@ -1,0 +1,41 @@
+"""chunkfold: fast, spec-exact parsing of OpenAI-style chat completion streams.
+
+* :class:`SSEDecoder` frames Server-Sent Events exactly as WHATWG specifies.
+* :class:`ChunkDecoder` turns stream bytes into typed
+  :class:`~chunkfold.models.ChatCompletionChunk` Structs.
+"""
+
+from chunkfold._core import DEFAULT_MAX_EVENT_SIZE, ServerSentEvent, SSEDecoder, __version__
+from chunkfold.compat.openai import from_openai, to_openai
+from chunkfold.decoder import DONE_FRAME, ChunkDecoder, aiter_chunks, encode_sse, iter_chunks
+from chunkfold.errors import (
+    ChunkDecodeError,
+    ChunkfoldError,
+    ConcurrentUseError,
+    DecoderFinishedError,
+    EventTooLargeError,
+    StreamAPIError,
+)
+from chunkfold.models import ChatCompletion, ChatCompletionChunk
+
+__all__ = [
+    "DEFAULT_MAX_EVENT_SIZE",
+    "DONE_FRAME",
+    "ChatCompletion",
+    "ChatCompletionChunk",
+    "ChunkDecodeError",
+    "ChunkDecoder",
+    "ChunkfoldError",
+    "ConcurrentUseError",
+    "DecoderFinishedError",
+    "EventTooLargeError",
+    "SSEDecoder",
+    "ServerSentEvent",
+    "StreamAPIError",
+    "__version__",
+    "aiter_chunks",
+    "encode_sse",
+    "from_openai",
+    "iter_chunks",
+    "to_openai",
+]

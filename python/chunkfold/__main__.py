@@ -1,0 +1,7 @@
+"""``python -m chunkfold``."""
+
+import sys
+
+from chunkfold.cli import main
+
+sys.exit(main())

@@ -1,0 +1,86 @@
+"""Type stubs for chunkfold's compiled core."""
+
+from typing import final
+
+__version__: str
+DEFAULT_MAX_EVENT_SIZE: int
+
+@final
+class ServerSentEvent:
+    """One dispatched Server-Sent Event; a read-only buffer over its data bytes."""
+
+    def __init__(
+        self, data: str = "", *, event: str | None = None, id: str | None = None, retry: int | None = None
+    ) -> None: ...
+    @property
+    def event(self) -> str:
+        """The event type; ``"message"`` unless an ``event`` field set it."""
+    @property
+    def data(self) -> str:
+        """The data as text, invalid UTF-8 replaced by U+FFFD."""
+    @property
+    def raw(self) -> bytes:
+        """The data bytes. ``memoryview(event)`` gives them without a copy."""
+    @property
+    def id(self) -> str | None:
+        """The last event ID in effect at dispatch, or ``None`` if none was set."""
+    @property
+    def retry(self) -> int | None:
+        """The reconnection time in effect, in milliseconds."""
+    @property
+    def offset(self) -> int:
+        """Stream byte offset of the event's first line."""
+    def __len__(self) -> int: ...
+    def __buffer__(self, flags: int, /) -> memoryview: ...
+
+@final
+class SSEDecoder:
+    """Incremental WHATWG Server-Sent Events decoder."""
+
+    def __init__(self, *, max_event_size: int = ...) -> None: ...
+    def feed(self, data: bytes | bytearray | memoryview, /) -> list[ServerSentEvent]:
+        """Decodes ``data`` and returns the events it completed."""
+    def finish(self) -> list[ServerSentEvent]:
+        """Ends the stream; an incomplete final event is discarded."""
+    @property
+    def last_event_id(self) -> str | None:
+        """The last event ID buffer; ``None`` until an ``id`` field is seen."""
+    @property
+    def retry(self) -> int | None:
+        """The reconnection time set by the last valid ``retry`` field."""
+    @property
+    def max_event_size(self) -> int:
+        """The configured event size limit in bytes."""
+    @property
+    def position(self) -> int:
+        """Bytes fed so far."""
+
+@final
+class Segment:
+    """Internal: a batch of chunk payloads (``kind == 0``) or one possible error."""
+
+    @property
+    def kind(self) -> int: ...
+    @property
+    def payload(self) -> bytes: ...
+    @property
+    def count(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def event(self) -> str: ...
+    def items(self) -> list[tuple[int, bytes]]: ...
+
+@final
+class ChunkFramer:
+    """Internal: the Rust half of ``chunkfold.ChunkDecoder``."""
+
+    def __init__(self, *, max_event_size: int = ...) -> None: ...
+    def feed(self, data: bytes | bytearray | memoryview, /) -> list[Segment]: ...
+    def finish(self) -> None: ...
+    @property
+    def done(self) -> bool: ...
+    @property
+    def blanks(self) -> int: ...
+    @property
+    def position(self) -> int: ...

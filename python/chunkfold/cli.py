@@ -1,0 +1,49 @@
+"""The ``chunkfold`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from importlib import resources
+
+from chunkfold import ChunkDecoder, SSEDecoder, __version__
+
+__all__ = ["main"]
+
+
+def _sample() -> bytes:
+    return resources.files("chunkfold").joinpath("data/sample.sse").read_bytes()
+
+
+def _demo(path: str | None) -> int:
+    """Frames and decodes a stream (the bundled sample by default) and reports what it holds."""
+    body = _sample() if path is None else sys.stdin.buffer.read() if path == "-" else open(path, "rb").read()
+    events = SSEDecoder()
+    framed = events.feed(body) + events.finish()
+    chunks = ChunkDecoder()
+    decoded = chunks.feed(body) + chunks.finish()
+    text = "".join(
+        c.delta.content for chunk in decoded for c in chunk.choices or [] if isinstance(c.delta.content, str)
+    )
+    usage = next((chunk.usage for chunk in reversed(decoded) if chunk.usage is not None), None)
+    print(f"source:  {path or 'bundled sample (chunkfold/data/sample.sse)'}, {len(body)} bytes")
+    print(f"events:  {len(framed)} SSE events, {len(decoded)} chunks, [DONE] seen: {chunks.done}")
+    print(f"content: {text!r}")
+    if usage is not None:
+        print(f"usage:   prompt={usage.prompt_tokens} completion={usage.completion_tokens} total={usage.total_tokens}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``chunkfold`` console script."""
+    parser = argparse.ArgumentParser(prog="chunkfold", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"chunkfold {__version__}")
+    commands = parser.add_subparsers(dest="command")
+    demo = commands.add_parser("demo", help="frame and decode a stream (default: the bundled sample)")
+    demo.add_argument("file", nargs="?", help="a captured SSE body, or - for standard input")
+    args = parser.parse_args(argv)
+    if args.command in (None, "demo"):
+        return _demo(getattr(args, "file", None))
+    parser.error(f"unknown command {args.command}")  # pragma: no cover
+    return 2  # pragma: no cover

@@ -1,0 +1,1 @@
+"""Bridges to other libraries' types. Each submodule imports its library lazily."""

@@ -1,0 +1,54 @@
+"""Conversions between chunkfold's Structs and openai-python's pydantic types.
+
+``openai`` is an optional dependency: it is imported when these functions are
+first called, never when chunkfold is imported.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, overload
+
+import msgspec
+
+from chunkfold.models import ChatCompletion, ChatCompletionChunk
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletion as OpenAIChatCompletion
+    from openai.types.chat import ChatCompletionChunk as OpenAIChatCompletionChunk
+
+__all__ = ["from_openai", "to_openai"]
+
+
+def _openai_types() -> tuple[type[Any], type[Any]]:
+    try:
+        from openai.types.chat import ChatCompletion as Completion
+        from openai.types.chat import ChatCompletionChunk as Chunk
+    except ImportError as exc:  # pragma: no cover - exercised without openai
+        raise ImportError("to_openai()/from_openai() need the openai package: pip install openai") from exc
+    return Chunk, Completion
+
+
+@overload
+def to_openai(value: ChatCompletionChunk, /) -> OpenAIChatCompletionChunk: ...
+@overload
+def to_openai(value: ChatCompletion, /) -> OpenAIChatCompletion: ...
+def to_openai(value: ChatCompletionChunk | ChatCompletion, /) -> Any:
+    """Converts a chunkfold Struct to the equivalent openai-python model.
+
+    Provider extension fields (``reasoning_content`` and the like) become
+    pydantic extras, as openai-python itself keeps them.
+    """
+    chunk_type, completion_type = _openai_types()
+    target = chunk_type if isinstance(value, ChatCompletionChunk) else completion_type
+    return target.model_validate(msgspec.to_builtins(value))
+
+
+@overload
+def from_openai(value: OpenAIChatCompletionChunk, /) -> ChatCompletionChunk: ...
+@overload
+def from_openai(value: OpenAIChatCompletion, /) -> ChatCompletion: ...
+def from_openai(value: Any, /) -> ChatCompletionChunk | ChatCompletion:
+    """Converts an openai-python chunk or completion to the chunkfold Struct."""
+    chunk_type, _ = _openai_types()
+    target: type[Any] = ChatCompletionChunk if isinstance(value, chunk_type) else ChatCompletion
+    return msgspec.convert(value.model_dump(mode="json", exclude_none=True), target)  # type: ignore[no-any-return]

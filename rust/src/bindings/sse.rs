@@ -1,0 +1,305 @@
+//! `SSEDecoder` and `ServerSentEvent`.
+
+use std::os::raw::c_int;
+use std::sync::Mutex;
+
+use pyo3::basic::CompareOp;
+use pyo3::exceptions::PyBufferError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList, PyString};
+use pyo3::{ffi, intern};
+
+use super::errors::{busy, to_pyerr};
+use super::input::to_bytes;
+use crate::sse::{Event, Scanner};
+
+/// Where an event's data bytes live.
+enum Payload {
+    /// A range of the `bytes` object that was fed: no copy.
+    Slice(Py<PyBytes>, usize, usize),
+    /// Data carried across reads or joined from several lines.
+    Owned(Box<[u8]>),
+}
+
+/// One dispatched Server-Sent Event.
+///
+/// The object supports the buffer protocol over its data bytes, so
+/// `memoryview(event)` and `msgspec.json.decode(event)` read them without a
+/// copy; `raw` returns them as `bytes` and `data` as `str`.
+#[pyclass(frozen, module = "chunkfold._core", name = "ServerSentEvent")]
+pub struct ServerSentEvent {
+    payload: Payload,
+    event: Option<Py<PyString>>,
+    id: Option<Py<PyString>>,
+    retry: Option<u64>,
+    offset: u64,
+}
+
+impl ServerSentEvent {
+    fn bytes<'a>(&'a self, py: Python<'a>) -> &'a [u8] {
+        match &self.payload {
+            Payload::Slice(bytes, start, end) => {
+                bytes.as_bytes(py).get(*start..*end).unwrap_or_default()
+            }
+            Payload::Owned(data) => data,
+        }
+    }
+
+    fn event_name<'py>(&self, py: Python<'py>) -> Bound<'py, PyString> {
+        match &self.event {
+            Some(name) => name.bind(py).clone(),
+            None => intern!(py, "message").clone(),
+        }
+    }
+}
+
+#[pymethods]
+impl ServerSentEvent {
+    #[new]
+    #[pyo3(signature = (data = "", *, event = None, id = None, retry = None))]
+    fn new(
+        data: &str,
+        event: Option<Py<PyString>>,
+        id: Option<Py<PyString>>,
+        retry: Option<u64>,
+    ) -> Self {
+        Self {
+            payload: Payload::Owned(data.as_bytes().into()),
+            event,
+            id,
+            retry,
+            offset: 0,
+        }
+    }
+
+    /// The event type; `"message"` unless an `event` field set it.
+    #[getter]
+    fn event<'py>(&self, py: Python<'py>) -> Bound<'py, PyString> {
+        self.event_name(py)
+    }
+
+    /// The data, decoded as UTF-8 with invalid bytes replaced by U+FFFD.
+    #[getter]
+    fn data(&self, py: Python<'_>) -> String {
+        String::from_utf8_lossy(self.bytes(py)).into_owned()
+    }
+
+    /// The data bytes, undecoded. Prefer `memoryview(event)` to avoid a copy.
+    #[getter]
+    fn raw<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        match &self.payload {
+            Payload::Slice(bytes, 0, end) if *end == bytes.as_bytes(py).len() => {
+                bytes.bind(py).clone()
+            }
+            _ => PyBytes::new(py, self.bytes(py)),
+        }
+    }
+
+    /// The last event ID in effect when the event was dispatched, if any.
+    #[getter]
+    fn id(&self, py: Python<'_>) -> Option<Py<PyString>> {
+        self.id.as_ref().map(|id| id.clone_ref(py))
+    }
+
+    /// The reconnection time in effect, in milliseconds, if any was set.
+    #[getter]
+    fn retry(&self) -> Option<u64> {
+        self.retry
+    }
+
+    /// Stream byte offset of the event's first line.
+    #[getter]
+    fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    fn __len__(&self, py: Python<'_>) -> usize {
+        self.bytes(py).len()
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let data = PyString::new(py, &self.data(py)).repr()?;
+        let id = match &self.id {
+            Some(id) => id.bind(py).repr()?.to_string(),
+            None => "None".to_owned(),
+        };
+        let retry = self.retry.map_or("None".to_owned(), |r| r.to_string());
+        Ok(format!(
+            "ServerSentEvent(event={}, data={data}, id={id}, retry={retry})",
+            self.event_name(py).repr()?
+        ))
+    }
+
+    fn __richcmp__(&self, other: &Bound<'_, PyAny>, op: CompareOp) -> PyResult<Py<PyAny>> {
+        let py = other.py();
+        let Ok(other) = other.cast::<ServerSentEvent>() else {
+            return Ok(py.NotImplemented());
+        };
+        let other = other.get();
+        let same = self.bytes(py) == other.bytes(py)
+            && self.event_name(py).to_cow()? == other.event_name(py).to_cow()?
+            && self.id(py).map(|s| s.to_string()) == other.id(py).map(|s| s.to_string())
+            && self.retry == other.retry;
+        match op {
+            CompareOp::Eq => Ok(same.into_pyobject(py)?.to_owned().into_any().unbind()),
+            CompareOp::Ne => Ok((!same).into_pyobject(py)?.to_owned().into_any().unbind()),
+            _ => Ok(py.NotImplemented()),
+        }
+    }
+
+    unsafe fn __getbuffer__(
+        slf: Bound<'_, Self>,
+        view: *mut ffi::Py_buffer,
+        flags: c_int,
+    ) -> PyResult<()> {
+        if view.is_null() {
+            return Err(PyBufferError::new_err("view is null"));
+        }
+        let data = slf.get().bytes(slf.py());
+        // SAFETY: the data is immutable and owned by `slf` (or by a `bytes`
+        // that `slf` keeps alive), and the view holds a reference to `slf`.
+        let rc = unsafe {
+            ffi::PyBuffer_FillInfo(
+                view,
+                slf.as_ptr(),
+                data.as_ptr().cast_mut().cast(),
+                data.len() as ffi::Py_ssize_t,
+                1,
+                flags,
+            )
+        };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(PyErr::fetch(slf.py()))
+        }
+    }
+}
+
+/// The last `str` made for an event type or id, reused while it repeats.
+#[derive(Default)]
+struct StrCache(Vec<u8>, Option<Py<PyString>>);
+
+impl StrCache {
+    fn get(&mut self, py: Python<'_>, bytes: &[u8]) -> Py<PyString> {
+        match &self.1 {
+            Some(cached) if self.0 == bytes => cached.clone_ref(py),
+            _ => {
+                let made = PyString::new(py, &String::from_utf8_lossy(bytes)).unbind();
+                self.0 = bytes.to_vec();
+                self.1 = Some(made.clone_ref(py));
+                made
+            }
+        }
+    }
+}
+
+/// Strings reused across events: ids and event types repeat.
+#[derive(Default)]
+struct Names {
+    ids: StrCache,
+    types: StrCache,
+}
+
+struct DecoderState {
+    scanner: Scanner,
+    names: Names,
+}
+
+/// Incremental WHATWG Server-Sent Events decoder.
+#[pyclass(frozen, module = "chunkfold._core", name = "SSEDecoder")]
+pub struct SSEDecoder {
+    state: Mutex<DecoderState>,
+}
+
+impl SSEDecoder {
+    fn event(names: &mut Names, input: &Bound<'_, PyBytes>, event: &Event<'_>) -> ServerSentEvent {
+        let py = input.py();
+        let whole = input.as_bytes();
+        let base = whole.as_ptr() as usize;
+        let at = (event.data.as_ptr() as usize).wrapping_sub(base);
+        let payload = if !event.data.is_empty() && at < whole.len() {
+            Payload::Slice(input.clone().unbind(), at, at + event.data.len())
+        } else {
+            // copy: the data was carried over from an earlier read or joined.
+            Payload::Owned(event.data.into())
+        };
+        ServerSentEvent {
+            payload,
+            event: (!event.event_type.is_empty()).then(|| names.types.get(py, event.event_type)),
+            id: event.id.map(|id| names.ids.get(py, id)),
+            retry: event.retry,
+            offset: event.offset,
+        }
+    }
+}
+
+#[pymethods]
+impl SSEDecoder {
+    #[new]
+    #[pyo3(signature = (*, max_event_size = crate::DEFAULT_MAX_EVENT_SIZE))]
+    fn new(max_event_size: usize) -> Self {
+        Self {
+            state: Mutex::new(DecoderState {
+                scanner: Scanner::new(max_event_size),
+                names: Names::default(),
+            }),
+        }
+    }
+
+    /// Decodes `data` and returns the events it completed.
+    fn feed<'py>(&self, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
+        let py = data.py();
+        let input = to_bytes(data)?;
+        let mut state = self.state.try_lock().map_err(|_| busy("SSEDecoder"))?;
+        let DecoderState { scanner, names } = &mut *state;
+        let mut events = Vec::new();
+        let result = scanner.feed(input.as_bytes(), |e| {
+            events.push(Self::event(names, &input, &e))
+        });
+        let list = PyList::new(py, events)?;
+        match result {
+            Ok(()) => Ok(list),
+            Err(error) => Err(to_pyerr(py, &error, Some(list.into_any()))),
+        }
+    }
+
+    /// Ends the stream; the incomplete final event, if any, is discarded.
+    /// Always returns an empty list, for symmetry with `feed`.
+    fn finish<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let mut state = self.state.try_lock().map_err(|_| busy("SSEDecoder"))?;
+        state.scanner.finish().map_err(|e| to_pyerr(py, &e, None))?;
+        Ok(PyList::empty(py))
+    }
+
+    /// The last event ID buffer; `None` until an `id` field is seen.
+    #[getter]
+    fn last_event_id(&self) -> PyResult<Option<String>> {
+        let state = self.state.try_lock().map_err(|_| busy("SSEDecoder"))?;
+        Ok(state
+            .scanner
+            .last_event_id()
+            .map(|id| String::from_utf8_lossy(id).into_owned()))
+    }
+
+    /// The reconnection time set by the last valid `retry` field.
+    #[getter]
+    fn retry(&self) -> PyResult<Option<u64>> {
+        let state = self.state.try_lock().map_err(|_| busy("SSEDecoder"))?;
+        Ok(state.scanner.retry())
+    }
+
+    /// The configured event size limit in bytes.
+    #[getter]
+    fn max_event_size(&self) -> PyResult<usize> {
+        let state = self.state.try_lock().map_err(|_| busy("SSEDecoder"))?;
+        Ok(state.scanner.max_event_size())
+    }
+
+    /// Bytes fed so far.
+    #[getter]
+    fn position(&self) -> PyResult<u64> {
+        let state = self.state.try_lock().map_err(|_| busy("SSEDecoder"))?;
+        Ok(state.scanner.position())
+    }
+}

@@ -1,0 +1,33 @@
+//! The core's one error type. Every variant that concerns input carries the
+//! stream byte offset it was found at; messages are formatted only on demand.
+
+use std::fmt;
+
+/// An error from the pure core, mapped onto `chunkfold.errors` by the bindings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// An event held more than `limit` bytes; it was dropped whole.
+    EventTooLarge {
+        /// The configured `max_event_size`.
+        limit: usize,
+        /// Stream offset where the oversized event began.
+        offset: u64,
+    },
+    /// Input was fed after `finish()`.
+    Finished,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::EventTooLarge { limit, offset } => write!(
+                f,
+                "event at byte offset {offset} exceeds max_event_size of {limit} bytes; \
+                 it was dropped and decoding resumes at the next event"
+            ),
+            Self::Finished => f.write_str("finish() was already called; create a new decoder"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
