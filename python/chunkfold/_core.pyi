@@ -2,6 +2,7 @@
 
 from typing import final
 
+__all__ = ["DEFAULT_MAX_EVENT_SIZE", "ChunkFramer", "SSEDecoder", "Segment", "ServerSentEvent", "__version__"]
 __version__: str
 DEFAULT_MAX_EVENT_SIZE: int
 
@@ -9,9 +10,9 @@ DEFAULT_MAX_EVENT_SIZE: int
 class ServerSentEvent:
     """One dispatched Server-Sent Event; a read-only buffer over its data bytes."""
 
-    def __init__(
-        self, data: str = "", *, event: str | None = None, id: str | None = None, retry: int | None = None
-    ) -> None: ...
+    def __new__(
+        cls, data: str = "", *, event: str | None = None, id: str | None = None, retry: int | None = None
+    ) -> ServerSentEvent: ...
     @property
     def event(self) -> str:
         """The event type; ``"message"`` unless an ``event`` field set it."""
@@ -37,7 +38,7 @@ class ServerSentEvent:
 class SSEDecoder:
     """Incremental WHATWG Server-Sent Events decoder."""
 
-    def __init__(self, *, max_event_size: int = ...) -> None: ...
+    def __new__(cls, *, max_event_size: int = ...) -> SSEDecoder: ...
     def feed(self, data: bytes | bytearray | memoryview, /) -> list[ServerSentEvent]:
         """Decodes ``data`` and returns the events it completed."""
     def finish(self) -> list[ServerSentEvent]:
@@ -75,7 +76,7 @@ class Segment:
 class ChunkFramer:
     """Internal: the Rust half of ``chunkfold.ChunkDecoder``."""
 
-    def __init__(self, *, max_event_size: int = ...) -> None: ...
+    def __new__(cls, *, max_event_size: int = ...) -> ChunkFramer: ...
     def feed(self, data: bytes | bytearray | memoryview, /) -> list[Segment]: ...
     def finish(self) -> None: ...
     @property

@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from importlib import resources
+from pathlib import Path
 
 from chunkfold import ChunkDecoder, SSEDecoder, __version__
 
@@ -18,7 +19,7 @@ def _sample() -> bytes:
 
 def _demo(path: str | None) -> int:
     """Frames and decodes a stream (the bundled sample by default) and reports what it holds."""
-    body = _sample() if path is None else sys.stdin.buffer.read() if path == "-" else open(path, "rb").read()
+    body = _sample() if path is None else sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
     events = SSEDecoder()
     framed = events.feed(body) + events.finish()
     chunks = ChunkDecoder()
@@ -31,7 +32,8 @@ def _demo(path: str | None) -> int:
     print(f"events:  {len(framed)} SSE events, {len(decoded)} chunks, [DONE] seen: {chunks.done}")
     print(f"content: {text!r}")
     if usage is not None:
-        print(f"usage:   prompt={usage.prompt_tokens} completion={usage.completion_tokens} total={usage.total_tokens}")
+        counts = f"prompt={usage.prompt_tokens} completion={usage.completion_tokens}"
+        print(f"usage:   {counts} total={usage.total_tokens}")
     return 0
 
 

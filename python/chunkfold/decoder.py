@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
-from typing import Any, Union
+from typing import Any
 
 import msgspec
 
@@ -26,7 +26,7 @@ _encoder = msgspec.json.Encoder()
 # One event still to decode: stream offset, payload, whether it may be an
 # API error, and its event type.
 _Item = tuple[int, bytes, bool, str]
-_Work = Union[_core.Segment, _Item]
+_Work = _core.Segment | _Item
 
 
 class ChunkDecoder:

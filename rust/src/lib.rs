@@ -4,6 +4,8 @@
 //! Nothing here knows about Python: the `python` feature adds the PyO3
 //! binding layer in [`bindings`], and `cargo test` runs without it.
 
+#![cfg_attr(test, allow(clippy::indexing_slicing, clippy::unwrap_used))]
+
 pub mod error;
 pub mod frames;
 pub mod sse;

@@ -371,10 +371,8 @@ impl Scanner {
                 self.event_type.clear();
                 self.event_type.extend_from_slice(value);
             }
-            b"id" => {
-                if memchr::memchr(0, value).is_none() {
-                    self.last_event_id = Some(value.to_vec());
-                }
+            b"id" if memchr::memchr(0, value).is_none() => {
+                self.last_event_id = Some(value.to_vec());
             }
             b"retry" => {
                 if let Some(ms) = parse_retry(value) {

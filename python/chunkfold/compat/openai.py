@@ -35,12 +35,31 @@ def to_openai(value: ChatCompletion, /) -> OpenAIChatCompletion: ...
 def to_openai(value: ChatCompletionChunk | ChatCompletion, /) -> Any:
     """Converts a chunkfold Struct to the equivalent openai-python model.
 
-    Provider extension fields (``reasoning_content`` and the like) become
-    pydantic extras, as openai-python itself keeps them.
+    The model is built the way openai-python builds streamed chunks (its
+    ``construct_type``, without validation), so provider values such as
+    ``finish_reason="eos"`` survive. Provider extension fields
+    (``reasoning_content`` and the like) become pydantic extras, as
+    openai-python itself keeps them.
     """
+    from openai._models import construct_type
+
     chunk_type, completion_type = _openai_types()
     target = chunk_type if isinstance(value, ChatCompletionChunk) else completion_type
-    return target.model_validate(msgspec.to_builtins(value))
+    return construct_type(type_=target, value=_dump(value))
+
+
+def _dump(value: Any) -> Any:
+    """Like ``msgspec.to_builtins`` but keeping fields equal to their default
+    (openai requires ``index=0``); absent (``None``/UNSET) fields are left out."""
+    if isinstance(value, msgspec.Struct):
+        return {
+            name: _dump(field)
+            for name in value.__struct_fields__
+            if (field := getattr(value, name)) is not msgspec.UNSET and field is not None
+        }
+    if isinstance(value, list):
+        return [_dump(item) for item in value]
+    return value
 
 
 @overload
@@ -51,4 +70,4 @@ def from_openai(value: Any, /) -> ChatCompletionChunk | ChatCompletion:
     """Converts an openai-python chunk or completion to the chunkfold Struct."""
     chunk_type, _ = _openai_types()
     target: type[Any] = ChatCompletionChunk if isinstance(value, chunk_type) else ChatCompletion
-    return msgspec.convert(value.model_dump(mode="json", exclude_none=True), target)  # type: ignore[no-any-return]
+    return msgspec.convert(value.model_dump(mode="json", exclude_none=True, warnings=False), target)  # type: ignore[no-any-return]

@@ -61,6 +61,7 @@ impl ChunkFramer {
     }
 
     /// Frames `data` into a list of `Segment`s, in stream order.
+    #[pyo3(signature = (data, /))]
     fn feed<'py>(&self, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
         let py = data.py();
         let input = to_bytes(data)?;

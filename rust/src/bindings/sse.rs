@@ -248,6 +248,7 @@ impl SSEDecoder {
     }
 
     /// Decodes `data` and returns the events it completed.
+    #[pyo3(signature = (data, /))]
     fn feed<'py>(&self, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
         let py = data.py();
         let input = to_bytes(data)?;
