@@ -69,7 +69,7 @@ class ChunkDecoder:
     def feed(self, data: bytes | bytearray | memoryview, /) -> list[ChatCompletionChunk]:
         """Decodes ``data`` and returns the chunks it completed."""
         try:
-            segments = self._framer.feed(data)
+            batch = self._framer.feed(data)
         except EventTooLargeError as exc:
             self._backlog.extend(exc.decoded)
             chunks = self._run(self._backlog)
@@ -78,12 +78,15 @@ class ChunkDecoder:
                 raise
             self.skipped += 1
             return chunks
-        if len(segments) == 1 and not self._backlog and segments[0].kind == 0:
-            try:
-                return _batch_decoder.decode(segments[0].payload)
-            except msgspec.MsgspecError:
-                pass
-        self._backlog.extend(segments)
+        if batch.__class__ is bytes:
+            if not self._backlog:
+                try:
+                    return _batch_decoder.decode(batch)
+                except msgspec.MsgspecError:
+                    pass
+            self._backlog.extend((o, p, False, "") for o, p in self._framer.last_items())
+        else:
+            self._backlog.extend(batch)  # type: ignore[arg-type]
         return self._run(self._backlog)
 
     def finish(self) -> list[ChatCompletionChunk]:

@@ -3,7 +3,7 @@
 //! that they decode in a single call; possible API errors, for a closer
 //! look; and the `[DONE]` sentinel, after which nothing more is read.
 
-use crate::sse::{Event, Scanner, Tail};
+use crate::sse::{span_in, Event, Scanner, Tail};
 use crate::Error;
 
 /// What one event's data is, judged by cheap byte checks alone.
@@ -38,17 +38,91 @@ pub fn classify(event: &Event<'_>) -> Kind {
     }
 }
 
+/// One event's data: a range of the current input, or a copy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Data {
+    /// `input[start..end]` of the `feed` call that produced the segment.
+    Input(usize, usize),
+    /// Carried over from an earlier read, or joined from several lines.
+    Owned(Vec<u8>),
+}
+
+impl Data {
+    fn bytes<'a>(&'a self, input: &'a [u8]) -> &'a [u8] {
+        match self {
+            Self::Input(start, end) => input.get(*start..*end).unwrap_or_default(),
+            Self::Owned(data) => data,
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Self::Input(start, end) => end - start,
+            Self::Owned(data) => data.len(),
+        }
+    }
+}
+
+/// Per event of a segment: its stream offset and its range in the payload.
+pub type Ranges = Vec<(u64, usize, usize)>;
+
 /// A run of events of one kind, in stream order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Segment {
     /// [`Kind::Chunk`] or [`Kind::MaybeError`]; the others are not reported.
     pub kind: Kind,
-    /// For chunks, `[p1,p2,...]`; for a possible error, the raw data.
-    pub payload: Vec<u8>,
-    /// Per event: stream offset, and its range inside `payload`.
-    pub items: Vec<(u64, usize, usize)>,
+    /// Per event: its stream offset and data.
+    pub items: Vec<(u64, Data)>,
     /// The event type, for a possible error.
     pub event_type: Vec<u8>,
+}
+
+impl Segment {
+    /// Length of [`Segment::write_payload`]'s output.
+    pub fn payload_len(&self) -> usize {
+        let data: usize = self.items.iter().map(|(_, data)| data.len()).sum();
+        match self.kind {
+            Kind::Chunk => data + 1 + self.items.len().max(1),
+            _ => data,
+        }
+    }
+
+    /// Writes the payload into `out` (of [`Segment::payload_len`] bytes): for
+    /// chunks the JSON array `[p1,p2,...]`, otherwise the one event's data.
+    /// Returns each event's offset and range inside `out`.
+    pub fn write_payload(&self, input: &[u8], out: &mut [u8]) -> Ranges {
+        let array = self.kind == Kind::Chunk;
+        let mut ranges = Vec::with_capacity(self.items.len());
+        let mut at = 0;
+        let mut put = |bytes: &[u8], at: &mut usize| {
+            if let Some(dest) = out.get_mut(*at..*at + bytes.len()) {
+                dest.copy_from_slice(bytes);
+            }
+            *at += bytes.len();
+        };
+        if array {
+            put(b"[", &mut at);
+        }
+        for (i, (offset, data)) in self.items.iter().enumerate() {
+            if array && i > 0 {
+                put(b",", &mut at);
+            }
+            let start = at;
+            put(data.bytes(input), &mut at);
+            ranges.push((*offset, start, at));
+        }
+        if array {
+            put(b"]", &mut at);
+        }
+        ranges
+    }
+
+    /// The payload as a new vector; see [`Segment::write_payload`].
+    pub fn payload(&self, input: &[u8]) -> Vec<u8> {
+        let mut out = vec![0; self.payload_len()];
+        self.write_payload(input, &mut out);
+        out
+    }
 }
 
 /// Frames a byte stream into [`Segment`]s; see the module docs.
@@ -84,9 +158,10 @@ impl Framer {
         &self.scanner
     }
 
-    /// Frames `input`, appending segments to `out`. Events after `[DONE]` are
-    /// ignored. An oversized event is reported after the whole input is
-    /// framed, with everything around it already in `out`.
+    /// Frames `input`, appending segments to `out`; their [`Data::Input`]
+    /// ranges refer to `input`. Events after `[DONE]` are ignored. An
+    /// oversized event is reported after the whole input is framed, with
+    /// everything around it already in `out`.
     pub fn feed(&mut self, input: &[u8], out: &mut Vec<Segment>) -> Result<(), Error> {
         if self.done {
             return if self.scanner.is_finished() {
@@ -102,7 +177,7 @@ impl Framer {
         } = self;
         scanner.feed(input, |event| {
             if !*done {
-                push(event, done, blanks, out);
+                push(input, event, done, blanks, out);
             }
         })
     }
@@ -118,48 +193,29 @@ impl Framer {
     }
 }
 
-fn push(event: Event<'_>, done: &mut bool, blanks: &mut u64, out: &mut Vec<Segment>) {
+fn push(input: &[u8], event: Event<'_>, done: &mut bool, blanks: &mut u64, out: &mut Vec<Segment>) {
     let kind = classify(&event);
+    let data = || match span_in(input, event.data) {
+        Some((start, end)) => Data::Input(start, end),
+        // copy: data carried over from an earlier read.
+        None => Data::Owned(event.data.to_vec()),
+    };
     match kind {
         Kind::Done => *done = true,
         Kind::Blank => *blanks += 1,
         Kind::MaybeError => out.push(Segment {
             kind,
-            payload: event.data.to_vec(),
-            items: vec![(event.offset, 0, event.data.len())],
+            items: vec![(event.offset, data())],
             event_type: event.event_type.to_vec(),
         }),
-        Kind::Chunk => {
-            let segment = match out.last_mut() {
-                Some(last) if last.kind == Kind::Chunk => last,
-                _ => {
-                    out.push(Segment {
-                        kind,
-                        payload: vec![b'['],
-                        items: Vec::new(),
-                        event_type: Vec::new(),
-                    });
-                    let Some(last) = out.last_mut() else { return };
-                    last
-                }
-            };
-            if !segment.items.is_empty() {
-                segment.payload.push(b',');
-            }
-            let start = segment.payload.len();
-            // copy: payloads are joined into one array, decoded in one call.
-            segment.payload.extend_from_slice(event.data);
-            segment
-                .items
-                .push((event.offset, start, segment.payload.len()));
-        }
-    }
-}
-
-/// Closes each chunk segment's JSON array.
-pub fn seal(segments: &mut [Segment]) {
-    for segment in segments.iter_mut().filter(|s| s.kind == Kind::Chunk) {
-        segment.payload.push(b']');
+        Kind::Chunk => match out.last_mut() {
+            Some(last) if last.kind == Kind::Chunk => last.items.push((event.offset, data())),
+            _ => out.push(Segment {
+                kind,
+                items: vec![(event.offset, data())],
+                event_type: Vec::new(),
+            }),
+        },
     }
 }
 
@@ -167,44 +223,63 @@ pub fn seal(segments: &mut [Segment]) {
 mod tests {
     use super::*;
 
-    fn frame(pieces: &[&[u8]]) -> (Vec<Segment>, Framer) {
+    /// Frames one input; returns (kind, payload, ranges, event type) per segment.
+    type Framed = (Kind, Vec<u8>, Ranges, Vec<u8>);
+
+    fn frame(input: &[u8]) -> (Vec<Framed>, Framer) {
         let mut framer = Framer::default();
         let mut out = Vec::new();
-        for piece in pieces {
-            assert!(framer.feed(piece, &mut out).is_ok());
-        }
-        seal(&mut out);
-        (out, framer)
+        assert!(framer.feed(input, &mut out).is_ok());
+        let segments = out
+            .iter()
+            .map(|s| {
+                let mut payload = vec![0; s.payload_len()];
+                let ranges = s.write_payload(input, &mut payload);
+                (s.kind, payload, ranges, s.event_type.clone())
+            })
+            .collect();
+        (segments, framer)
     }
 
     #[test]
     fn chunks_of_a_read_form_one_array() {
-        let (out, framer) = frame(&[
-            b"data: {\"a\":1}\n\n: ping\n\ndata: {\"b\":2}\n\ndata: [DONE]\n\ndata: {}\n\n",
-        ]);
+        let (out, framer) =
+            frame(b"data: {\"a\":1}\n\n: ping\n\ndata: {\"b\":2}\n\ndata: [DONE]\n\ndata: {}\n\n");
         assert_eq!(out.len(), 1);
-        assert_eq!(out[0].payload, b"[{\"a\":1},{\"b\":2}]");
-        assert_eq!(out[0].items, [(0, 1, 8), (23, 9, 16)]);
+        assert_eq!(out[0].1, b"[{\"a\":1},{\"b\":2}]");
+        assert_eq!(out[0].2, [(0, 1, 8), (23, 9, 16)]);
         assert!(framer.done());
     }
 
     #[test]
     fn possible_errors_split_the_batch_in_order() {
-        let (out, _) = frame(&[
-            b"data: {}\n\ndata: {\"error\":{}}\n\nevent: error\ndata: boom\n\ndata: {}\n\n",
-        ]);
-        let kinds: Vec<Kind> = out.iter().map(|s| s.kind).collect();
+        let (out, _) =
+            frame(b"data: {}\n\ndata: {\"error\":{}}\n\nevent: error\ndata: boom\n\ndata: {}\n\n");
+        let kinds: Vec<Kind> = out.iter().map(|s| s.0).collect();
         assert_eq!(
             kinds,
             [Kind::Chunk, Kind::MaybeError, Kind::MaybeError, Kind::Chunk]
         );
-        assert_eq!(out[2].event_type, b"error");
-        assert_eq!(out[2].payload, b"boom");
+        assert_eq!(out[2].3, b"error");
+        assert_eq!(out[2].1, b"boom");
+    }
+
+    #[test]
+    fn carried_data_is_owned_and_joined_in_order() {
+        let mut framer = Framer::default();
+        let mut out = Vec::new();
+        assert!(framer.feed(b"data: {\"a\"", &mut out).is_ok());
+        let second = b":1}\n\ndata: {}\n\n";
+        assert!(framer.feed(second, &mut out).is_ok());
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].payload(second), b"[{\"a\":1},{}]");
+        assert!(matches!(out[0].items[0].1, Data::Owned(_)));
+        assert!(matches!(out[0].items[1].1, Data::Input(..)));
     }
 
     #[test]
     fn blank_payloads_are_counted_keepalives() {
-        let (out, framer) = frame(&[b"data:\n\ndata:  \n\n"]);
+        let (out, framer) = frame(b"data:\n\ndata:  \n\n");
         assert!(out.is_empty());
         assert_eq!(framer.blanks(), 2);
     }

@@ -470,6 +470,14 @@ impl Scanner {
     }
 }
 
+/// Where `data` lies inside `input`, if it is a sub-slice of it: the test
+/// that tells a borrowed event payload from a carried-over copy.
+pub fn span_in(input: &[u8], data: &[u8]) -> Option<(usize, usize)> {
+    let start = (data.as_ptr() as usize).wrapping_sub(input.as_ptr() as usize);
+    (!data.is_empty() && start < input.len() && data.len() <= input.len() - start)
+        .then(|| (start, start + data.len()))
+}
+
 /// Bytes allowed in a line beyond `max_event_size`, for `data: ` and the like.
 const LINE_SLACK: usize = 64;
 

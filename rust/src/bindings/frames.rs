@@ -7,7 +7,7 @@ use pyo3::types::{PyBytes, PyList};
 
 use super::errors::{busy, to_pyerr};
 use super::input::to_bytes;
-use crate::frames::{self, Framer, Kind};
+use crate::frames::{self, Framer, Kind, Ranges};
 
 /// A run of events from one `feed`: `kind` 0 is a JSON array of chunk
 /// payloads, 1 is one payload that may be an API error.
@@ -18,36 +18,49 @@ pub struct Segment {
     #[pyo3(get)]
     payload: Py<PyBytes>,
     #[pyo3(get)]
-    count: usize,
-    #[pyo3(get)]
-    offset: u64,
-    #[pyo3(get)]
     event: String,
-    items: Vec<(u64, usize, usize)>,
+    ranges: Ranges,
 }
 
 #[pymethods]
 impl Segment {
+    /// Stream offset of the first event.
+    #[getter]
+    fn offset(&self) -> u64 {
+        self.ranges.first().map_or(0, |range| range.0)
+    }
+
     /// Each event's stream offset and payload, for the slow path that finds
     /// which payload of a batch failed to decode.
     fn items<'py>(&self, py: Python<'py>) -> Vec<(u64, Bound<'py, PyBytes>)> {
-        let payload = self.payload.as_bytes(py);
-        self.items
-            .iter()
-            .map(|&(offset, start, end)| {
-                (
-                    offset,
-                    PyBytes::new(py, payload.get(start..end).unwrap_or_default()),
-                )
-            })
-            .collect()
+        items(self.payload.bind(py), &self.ranges)
     }
+}
+
+fn items<'py>(
+    payload: &Bound<'py, PyBytes>,
+    ranges: &[(u64, usize, usize)],
+) -> Vec<(u64, Bound<'py, PyBytes>)> {
+    let bytes = payload.as_bytes();
+    ranges
+        .iter()
+        .map(|&(offset, start, end)| {
+            let data = bytes.get(start..end).unwrap_or_default();
+            (offset, PyBytes::new(payload.py(), data))
+        })
+        .collect()
+}
+
+struct State {
+    framer: Framer,
+    /// The batch `feed` last returned as bare `bytes`, for `last_items()`.
+    last: Option<(Py<PyBytes>, Ranges)>,
 }
 
 /// Frames raw stream bytes into batches of chunk payloads.
 #[pyclass(frozen, module = "chunkfold._core", name = "ChunkFramer")]
 pub struct ChunkFramer {
-    framer: Mutex<Framer>,
+    state: Mutex<State>,
 }
 
 #[pymethods]
@@ -56,72 +69,98 @@ impl ChunkFramer {
     #[pyo3(signature = (*, max_event_size = crate::DEFAULT_MAX_EVENT_SIZE))]
     fn new(max_event_size: usize) -> Self {
         Self {
-            framer: Mutex::new(Framer::new(max_event_size)),
+            state: Mutex::new(State {
+                framer: Framer::new(max_event_size),
+                last: None,
+            }),
         }
     }
 
-    /// Frames `data` into a list of `Segment`s, in stream order.
+    /// Frames `data`. The common case, a read holding only chunks, returns
+    /// their JSON array as `bytes`; otherwise a list of `Segment`s in stream
+    /// order (empty when the read completed no event).
     #[pyo3(signature = (data, /))]
-    fn feed<'py>(&self, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
+    fn feed<'py>(&self, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         let py = data.py();
         let input = to_bytes(data)?;
-        let mut framer = self.framer.try_lock().map_err(|_| busy("ChunkDecoder"))?;
+        let mut state = self.state.try_lock().map_err(|_| busy("ChunkDecoder"))?;
         let mut segments = Vec::new();
-        let result = framer.feed(input.as_bytes(), &mut segments);
-        frames::seal(&mut segments);
-        let list = PyList::new(py, segments.into_iter().map(|s| to_py(py, s)))?;
+        let result = state.framer.feed(input.as_bytes(), &mut segments);
+        state.last = None;
+        if let (Ok(()), [single]) = (&result, segments.as_slice()) {
+            if single.kind == Kind::Chunk {
+                let (payload, ranges) = write(&input, single)?;
+                state.last = Some((payload.clone().unbind(), ranges));
+                return Ok(payload.into_any());
+            }
+        }
+        let built: PyResult<Vec<Segment>> = segments
+            .iter()
+            .map(|segment| {
+                let (payload, ranges) = write(&input, segment)?;
+                Ok(Segment {
+                    kind: u8::from(segment.kind != Kind::Chunk),
+                    payload: payload.unbind(),
+                    event: String::from_utf8_lossy(&segment.event_type).into_owned(),
+                    ranges,
+                })
+            })
+            .collect();
+        let list = PyList::new(py, built?)?;
         match result {
-            Ok(()) => Ok(list),
+            Ok(()) => Ok(list.into_any()),
             Err(error) => Err(to_pyerr(py, &error, Some(list.into_any()))),
         }
     }
 
+    /// The events of the `bytes` batch the last `feed` returned, as
+    /// `(offset, payload)` pairs.
+    fn last_items<'py>(&self, py: Python<'py>) -> PyResult<Vec<(u64, Bound<'py, PyBytes>)>> {
+        let state = self.state.try_lock().map_err(|_| busy("ChunkDecoder"))?;
+        Ok(match &state.last {
+            Some((payload, ranges)) => items(payload.bind(py), ranges),
+            None => Vec::new(),
+        })
+    }
+
     /// Ends the stream.
     fn finish(&self, py: Python<'_>) -> PyResult<()> {
-        let mut framer = self.framer.try_lock().map_err(|_| busy("ChunkDecoder"))?;
-        framer.finish().map_err(|e| to_pyerr(py, &e, None))
+        let mut state = self.state.try_lock().map_err(|_| busy("ChunkDecoder"))?;
+        state.framer.finish().map_err(|e| to_pyerr(py, &e, None))
     }
 
     /// Whether `[DONE]` has been seen.
     #[getter]
     fn done(&self) -> PyResult<bool> {
-        Ok(self
-            .framer
-            .try_lock()
-            .map_err(|_| busy("ChunkDecoder"))?
-            .done())
+        let state = self.state.try_lock().map_err(|_| busy("ChunkDecoder"))?;
+        Ok(state.framer.done())
     }
 
     /// Whitespace-only payloads skipped so far.
     #[getter]
     fn blanks(&self) -> PyResult<u64> {
-        Ok(self
-            .framer
-            .try_lock()
-            .map_err(|_| busy("ChunkDecoder"))?
-            .blanks())
+        let state = self.state.try_lock().map_err(|_| busy("ChunkDecoder"))?;
+        Ok(state.framer.blanks())
     }
 
     /// Bytes fed so far.
     #[getter]
     fn position(&self) -> PyResult<u64> {
-        Ok(self
-            .framer
-            .try_lock()
-            .map_err(|_| busy("ChunkDecoder"))?
-            .scanner()
-            .position())
+        let state = self.state.try_lock().map_err(|_| busy("ChunkDecoder"))?;
+        Ok(state.framer.scanner().position())
     }
 }
 
-fn to_py(py: Python<'_>, segment: frames::Segment) -> Segment {
-    Segment {
-        kind: u8::from(segment.kind != Kind::Chunk),
-        // copy: one memcpy of the batch into the bytes msgspec decodes.
-        payload: PyBytes::new(py, &segment.payload).unbind(),
-        count: segment.items.len(),
-        offset: segment.items.first().map_or(0, |item| item.0),
-        event: String::from_utf8_lossy(&segment.event_type).into_owned(),
-        items: segment.items,
-    }
+/// Writes a segment's payload straight into a new `bytes`: the only copy
+/// of the chunk data on the way to msgspec.
+fn write<'py>(
+    input: &Bound<'py, PyBytes>,
+    segment: &frames::Segment,
+) -> PyResult<(Bound<'py, PyBytes>, Ranges)> {
+    let mut ranges = Vec::new();
+    let payload = PyBytes::new_with(input.py(), segment.payload_len(), |out| {
+        ranges = segment.write_payload(input.as_bytes(), out);
+        Ok(())
+    })?;
+    Ok((payload, ranges))
 }

@@ -11,7 +11,7 @@ use pyo3::{ffi, intern};
 
 use super::errors::{busy, to_pyerr};
 use super::input::to_bytes;
-use crate::sse::{Event, Scanner};
+use crate::sse::{span_in, Event, Scanner};
 
 /// Where an event's data bytes live.
 enum Payload {
@@ -215,14 +215,10 @@ pub struct SSEDecoder {
 impl SSEDecoder {
     fn event(names: &mut Names, input: &Bound<'_, PyBytes>, event: &Event<'_>) -> ServerSentEvent {
         let py = input.py();
-        let whole = input.as_bytes();
-        let base = whole.as_ptr() as usize;
-        let at = (event.data.as_ptr() as usize).wrapping_sub(base);
-        let payload = if !event.data.is_empty() && at < whole.len() {
-            Payload::Slice(input.clone().unbind(), at, at + event.data.len())
-        } else {
+        let payload = match span_in(input.as_bytes(), event.data) {
+            Some((start, end)) => Payload::Slice(input.clone().unbind(), start, end),
             // copy: the data was carried over from an earlier read or joined.
-            Payload::Owned(event.data.into())
+            None => Payload::Owned(event.data.into()),
         };
         ServerSentEvent {
             payload,

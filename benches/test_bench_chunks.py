@@ -1,0 +1,113 @@
+"""Chunk decoding: stream bytes to typed chunks, per read pattern.
+
+Groups ``chunks-{pattern}``, on the 500-token chat stream. Every result is
+checked after timing: the chunk count, the concatenated content and the usage
+against the stdlib ``json`` reference, and the chunkfold Structs field for field
+against msgspec's decoding of each payload.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import chunkfold
+import httpx2
+import msgspec
+import openai
+import orjson
+import pytest
+from chunkfold.models import ChatCompletionChunk
+from openai.types.chat import ChatCompletionChunk as OpenAIChunk
+
+Reads = list[bytes]
+BASE_URL = "http://127.0.0.1:9"
+_struct_decoder = msgspec.json.Decoder(ChatCompletionChunk)
+
+
+def content(chunks: list[Any]) -> str:
+    """Concatenated ``choices[0].delta.content`` of Struct or pydantic chunks."""
+    return "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+
+
+def check(result: list[Any], chat: Any) -> None:
+    """The checks every typed implementation must pass."""
+    assert len(result) == len(chat.chunks)
+    assert content(result) == chat.content
+    assert [c.id for c in result] == [c["id"] for c in chat.chunks]
+    usage = result[-1].usage
+    assert usage is not None
+    assert usage.completion_tokens == chat.chunks[-1]["usage"]["completion_tokens"]
+    assert usage.total_tokens == chat.chunks[-1]["usage"]["total_tokens"]
+
+
+def chunkfold_decoder(reads: Reads) -> list[ChatCompletionChunk]:
+    """``chunkfold.ChunkDecoder``: Rust framing, one msgspec batch decode per feed."""
+    decoder = chunkfold.ChunkDecoder()
+    out: list[ChatCompletionChunk] = []
+    for read in reads:
+        out.extend(decoder.feed(read))
+    out.extend(decoder.finish())
+    return out
+
+
+def split_msgspec(framer: Callable[[Reads], list[bytes]]) -> Callable[[Reads], list[ChatCompletionChunk]]:
+    """The best pure Python: ``bytes.split`` framing, then msgspec per event."""
+    decode = msgspec.json.Decoder(ChatCompletionChunk).decode
+
+    def run(reads: Reads) -> list[ChatCompletionChunk]:
+        return [decode(p) for p in framer(reads) if p != b"[DONE]"]
+
+    return run
+
+
+def split_orjson(framer: Callable[[Reads], list[bytes]]) -> Callable[[Reads], list[Any]]:
+    """``bytes.split`` framing, then ``orjson.loads`` to dicts."""
+    loads = orjson.loads
+
+    def run(reads: Reads) -> list[Any]:
+        return [loads(p) for p in framer(reads) if p != b"[DONE]"]
+
+    return run
+
+
+@pytest.fixture(scope="module")
+def openai_client() -> Iterator[openai.OpenAI]:
+    """A client that is never used to send anything (``run`` forbids connections)."""
+    client = openai.OpenAI(api_key="x", base_url=BASE_URL, max_retries=0)
+    yield client
+    client.close()
+
+
+def openai_stream(client: openai.OpenAI) -> Callable[[Reads], list[OpenAIChunk]]:
+    """``openai.Stream`` over an ``httpx2.Response`` whose body yields the reads."""
+    request = httpx2.Request("POST", f"{BASE_URL}/chat/completions")
+    headers = {"content-type": "text/event-stream"}
+
+    def run(reads: Reads) -> list[OpenAIChunk]:
+        response = httpx2.Response(200, headers=headers, content=iter(reads), request=request)
+        return list(openai.Stream(cast_to=OpenAIChunk, response=response, client=client))
+
+    return run
+
+
+def test_chunkfold(run: Any, chat: Any) -> None:
+    result = run(f"chunks-{chat.pattern}", chunkfold_decoder, chat, len(chat.chunks))
+    check(result, chat)
+    assert result == [_struct_decoder.decode(p) for p in chat.payloads[:-1]]
+
+
+def test_split_msgspec(run: Any, chat: Any, framer: Callable[[Reads], list[bytes]]) -> None:
+    result = run(f"chunks-{chat.pattern}", split_msgspec(framer), chat, len(chat.chunks))
+    check(result, chat)
+
+
+def test_openai_stream(run: Any, chat: Any, openai_client: openai.OpenAI) -> None:
+    result = run(f"chunks-{chat.pattern}", openai_stream(openai_client), chat, len(chat.chunks))
+    assert all(isinstance(c, OpenAIChunk) for c in result)
+    check(result, chat)
+
+
+def test_split_orjson(run: Any, chat: Any, framer: Callable[[Reads], list[bytes]]) -> None:
+    result = run(f"chunks-{chat.pattern}", split_orjson(framer), chat, len(chat.chunks))
+    assert result == chat.chunks
