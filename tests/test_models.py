@@ -91,7 +91,7 @@ def test_chunks_equal_openai_model_dump(path: Path) -> None:
         if "error" in obj:
             continue
         theirs = construct_type(type_=oai.ChatCompletionChunk, value=obj)
-        assert_same(decoder.decode(payload), theirs.model_dump(), f"{path.name}#{i}")
+        assert_same(decoder.decode(payload), theirs.model_dump(warnings=False), f"{path.name}#{i}")
 
 
 def test_to_and_from_openai_round_trip() -> None:
