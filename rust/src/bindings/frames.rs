@@ -1,6 +1,6 @@
 //! `ChunkFramer`: the Rust half of `chunkfold.ChunkDecoder`.
 
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
@@ -63,6 +63,13 @@ pub struct ChunkFramer {
     state: Mutex<State>,
 }
 
+impl ChunkFramer {
+    /// The state, or a clear error if another thread is feeding this object.
+    fn lock(&self) -> PyResult<MutexGuard<'_, State>> {
+        self.state.try_lock().map_err(|_| busy("ChunkDecoder"))
+    }
+}
+
 #[pymethods]
 impl ChunkFramer {
     #[new]
@@ -83,7 +90,7 @@ impl ChunkFramer {
     fn feed<'py>(&self, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         let py = data.py();
         let input = to_bytes(data)?;
-        let mut state = self.state.try_lock().map_err(|_| busy("ChunkDecoder"))?;
+        let mut state = self.lock()?;
         let mut segments = Vec::new();
         let result = state.framer.feed(input.as_bytes(), &mut segments);
         state.last = None;
@@ -116,7 +123,7 @@ impl ChunkFramer {
     /// The events of the `bytes` batch the last `feed` returned, as
     /// `(offset, payload)` pairs.
     fn last_items<'py>(&self, py: Python<'py>) -> PyResult<Vec<(u64, Bound<'py, PyBytes>)>> {
-        let state = self.state.try_lock().map_err(|_| busy("ChunkDecoder"))?;
+        let state = self.lock()?;
         Ok(match &state.last {
             Some((payload, ranges)) => items(payload.bind(py), ranges),
             None => Vec::new(),
@@ -125,28 +132,28 @@ impl ChunkFramer {
 
     /// Ends the stream.
     fn finish(&self, py: Python<'_>) -> PyResult<()> {
-        let mut state = self.state.try_lock().map_err(|_| busy("ChunkDecoder"))?;
+        let mut state = self.lock()?;
         state.framer.finish().map_err(|e| to_pyerr(py, &e, None))
     }
 
     /// Whether `[DONE]` has been seen.
     #[getter]
     fn done(&self) -> PyResult<bool> {
-        let state = self.state.try_lock().map_err(|_| busy("ChunkDecoder"))?;
+        let state = self.lock()?;
         Ok(state.framer.done())
     }
 
     /// Whitespace-only payloads skipped so far.
     #[getter]
     fn blanks(&self) -> PyResult<u64> {
-        let state = self.state.try_lock().map_err(|_| busy("ChunkDecoder"))?;
+        let state = self.lock()?;
         Ok(state.framer.blanks())
     }
 
     /// Bytes fed so far.
     #[getter]
     fn position(&self) -> PyResult<u64> {
-        let state = self.state.try_lock().map_err(|_| busy("ChunkDecoder"))?;
+        let state = self.lock()?;
         Ok(state.framer.scanner().position())
     }
 }

@@ -1,7 +1,7 @@
 //! `SSEDecoder` and `ServerSentEvent`.
 
 use std::os::raw::c_int;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
 use pyo3::basic::CompareOp;
 use pyo3::exceptions::PyBufferError;
@@ -228,6 +228,11 @@ impl SSEDecoder {
             offset: event.offset,
         }
     }
+
+    /// The state, or a clear error if another thread is feeding this object.
+    fn lock(&self) -> PyResult<MutexGuard<'_, DecoderState>> {
+        self.state.try_lock().map_err(|_| busy("SSEDecoder"))
+    }
 }
 
 #[pymethods]
@@ -248,7 +253,7 @@ impl SSEDecoder {
     fn feed<'py>(&self, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
         let py = data.py();
         let input = to_bytes(data)?;
-        let mut state = self.state.try_lock().map_err(|_| busy("SSEDecoder"))?;
+        let mut state = self.lock()?;
         let DecoderState { scanner, names } = &mut *state;
         let mut events = Vec::new();
         let result = scanner.feed(input.as_bytes(), |e| {
@@ -264,7 +269,7 @@ impl SSEDecoder {
     /// Ends the stream; the incomplete final event, if any, is discarded.
     /// Always returns an empty list, for symmetry with `feed`.
     fn finish<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let mut state = self.state.try_lock().map_err(|_| busy("SSEDecoder"))?;
+        let mut state = self.lock()?;
         state.scanner.finish().map_err(|e| to_pyerr(py, &e, None))?;
         Ok(PyList::empty(py))
     }
@@ -272,7 +277,7 @@ impl SSEDecoder {
     /// The last event ID buffer; `None` until an `id` field is seen.
     #[getter]
     fn last_event_id(&self) -> PyResult<Option<String>> {
-        let state = self.state.try_lock().map_err(|_| busy("SSEDecoder"))?;
+        let state = self.lock()?;
         Ok(state
             .scanner
             .last_event_id()
@@ -282,21 +287,21 @@ impl SSEDecoder {
     /// The reconnection time set by the last valid `retry` field.
     #[getter]
     fn retry(&self) -> PyResult<Option<u64>> {
-        let state = self.state.try_lock().map_err(|_| busy("SSEDecoder"))?;
+        let state = self.lock()?;
         Ok(state.scanner.retry())
     }
 
     /// The configured event size limit in bytes.
     #[getter]
     fn max_event_size(&self) -> PyResult<usize> {
-        let state = self.state.try_lock().map_err(|_| busy("SSEDecoder"))?;
+        let state = self.lock()?;
         Ok(state.scanner.max_event_size())
     }
 
     /// Bytes fed so far.
     #[getter]
     fn position(&self) -> PyResult<u64> {
-        let state = self.state.try_lock().map_err(|_| busy("SSEDecoder"))?;
+        let state = self.lock()?;
         Ok(state.scanner.position())
     }
 }
