@@ -66,6 +66,14 @@ def chat(request: pytest.FixtureRequest) -> Stream:
     return _stream("chat", request.param)
 
 
+@pytest.fixture(params=[(s, p) for s in ("chat", "long") for p in PATTERNS], ids="-".join)
+def scenario_stream(request: pytest.FixtureRequest) -> tuple[str, Stream]:
+    """``(scenario, stream)`` for the 500-token ``chat`` and the 4000-token ``long`` scenarios,
+    once per read pattern."""
+    scenario, pattern = request.param
+    return scenario, _stream(scenario, pattern)
+
+
 def split_frames(reads: list[bytes]) -> list[bytes]:
     """The fastest naive framer: ``bytes.split(b"\\n\\n")`` with carry-over, ``data: `` stripped.
 

@@ -3,9 +3,12 @@
 * :class:`SSEDecoder` frames Server-Sent Events exactly as WHATWG specifies.
 * :class:`ChunkDecoder` turns stream bytes into typed
   :class:`~chunkfold.models.ChatCompletionChunk` Structs.
+* :class:`ChatCompletionAccumulator` folds a stream into the final
+  :class:`~chunkfold.models.ChatCompletion`, in Rust.
 """
 
 from chunkfold._core import DEFAULT_MAX_EVENT_SIZE, ServerSentEvent, SSEDecoder, __version__
+from chunkfold.accumulate import ChatCompletionAccumulator
 from chunkfold.compat.openai import from_openai, to_openai
 from chunkfold.decoder import DONE_FRAME, ChunkDecoder, aiter_chunks, encode_sse, iter_chunks
 from chunkfold.errors import (
@@ -22,6 +25,7 @@ __all__ = [
     "DEFAULT_MAX_EVENT_SIZE",
     "DONE_FRAME",
     "ChatCompletion",
+    "ChatCompletionAccumulator",
     "ChatCompletionChunk",
     "ChunkDecodeError",
     "ChunkDecoder",

@@ -323,3 +323,5 @@ class ChatCompletion(_Model):
     service_tier: str | None = None
     system_fingerprint: str | None = None
     usage: CompletionUsage | None = None
+    citations: list[str] | None = None
+    """Perplexity's citation URLs."""

@@ -15,6 +15,15 @@ pub enum Error {
     },
     /// Input was fed after `finish()`.
     Finished,
+    /// An event's data is not a JSON object; it was skipped.
+    Json {
+        /// Stream offset of the event.
+        offset: u64,
+        /// The JSON parser's message, with the position inside the payload.
+        message: String,
+        /// The first bytes of the payload.
+        excerpt: Vec<u8>,
+    },
 }
 
 impl fmt::Display for Error {
@@ -26,6 +35,11 @@ impl fmt::Display for Error {
                  it was dropped and decoding resumes at the next event"
             ),
             Self::Finished => f.write_str("finish() was already called; create a new decoder"),
+            Self::Json {
+                offset, message, ..
+            } => {
+                write!(f, "undecodable chunk at byte offset {offset}: {message}")
+            }
         }
     }
 }

@@ -7,6 +7,7 @@
 #![cfg_attr(test, allow(clippy::indexing_slicing, clippy::unwrap_used))]
 
 pub mod error;
+pub mod fold;
 pub mod frames;
 pub mod sse;
 

@@ -10,6 +10,7 @@ use crate::Error;
 pyo3::import_exception!(chunkfold.errors, EventTooLargeError);
 pyo3::import_exception!(chunkfold.errors, DecoderFinishedError);
 pyo3::import_exception!(chunkfold.errors, ConcurrentUseError);
+pyo3::import_exception!(chunkfold.errors, ChunkDecodeError);
 
 /// Builds the Python exception for `error`. `decoded` is what the call
 /// produced before and after it, attached so that nothing is lost.
@@ -23,6 +24,13 @@ pub(crate) fn to_pyerr(py: Python<'_>, error: &Error, decoded: Option<Bound<'_, 
                 EventTooLargeError::type_object(py)
             }
             Error::Finished => DecoderFinishedError::type_object(py),
+            Error::Json {
+                offset, excerpt, ..
+            } => {
+                kwargs.set_item("offset", offset)?;
+                kwargs.set_item("excerpt", pyo3::types::PyBytes::new(py, excerpt))?;
+                ChunkDecodeError::type_object(py)
+            }
         };
         if let Some(decoded) = decoded {
             kwargs.set_item("decoded", decoded)?;

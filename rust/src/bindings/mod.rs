@@ -2,6 +2,7 @@
 //! is the only module that imports pyo3.
 
 mod errors;
+mod fold;
 mod frames;
 mod input;
 mod sse;
@@ -15,6 +16,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<sse::SSEDecoder>()?;
     m.add_class::<sse::ServerSentEvent>()?;
     m.add_class::<frames::ChunkFramer>()?;
+    m.add_class::<fold::Accumulator>()?;
     m.add_class::<frames::Segment>()?;
     Ok(())
 }

@@ -1,0 +1,196 @@
+"""``ChatCompletionAccumulator``: fold a stream into the final ``ChatCompletion``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from chunkfold import _core
+from chunkfold.decoder import raise_if_api_error
+from chunkfold.errors import ChunkDecodeError, EventTooLargeError, StreamAPIError
+from chunkfold.events import (
+    ChoiceFinished,
+    ContentDelta,
+    ErrorReceived,
+    ReasoningDelta,
+    RefusalDelta,
+    StreamEvent,
+    ToolArgumentsDelta,
+    UsageReceived,
+)
+from chunkfold.models import ChatCompletion, ChatCompletionChunk, CompletionUsage
+
+__all__ = ["ChatCompletionAccumulator"]
+
+_completion_decoder = msgspec.json.Decoder(ChatCompletion)
+_usage_decoder = msgspec.json.Decoder(CompletionUsage)
+_any_decoder = msgspec.json.Decoder()
+_encoder = msgspec.json.Encoder()
+
+
+class ChatCompletionAccumulator:
+    """Folds one chat completion stream into its final :class:`ChatCompletion`.
+
+    ``feed(bytes)`` is the fast path: framing, JSON reading and folding all
+    happen in Rust, with no Python object per chunk; the per-chunk cost does
+    not grow with the stream. ``add(chunk)`` folds an already decoded chunk
+    with the same rules. The merge rules are the README's table.
+
+    API errors in the stream do not raise: they set ``status`` to ``"error"``
+    and are kept in ``error``, and whatever the error chunk carried (usage
+    included) is folded. A payload that is not JSON raises
+    :class:`ChunkDecodeError` after everything else in that input was folded
+    (``strict=False`` skips and counts it instead); the fold state is never
+    lost, and ``snapshot()`` and ``finish()`` keep working.
+
+    Args:
+        strict: raise on malformed payloads and oversized events.
+        events: make ``feed``/``add`` return typed events
+            (:mod:`chunkfold.events`).
+        max_event_size: the largest SSE event accepted, in bytes.
+    """
+
+    __slots__ = ("_core", "_error", "_events", "_strict")
+
+    def __init__(
+        self,
+        *,
+        strict: bool = True,
+        events: bool = False,
+        max_event_size: int = _core.DEFAULT_MAX_EVENT_SIZE,
+    ) -> None:
+        self._core = _core.Accumulator(max_event_size=max_event_size, events=events)
+        self._strict = strict
+        self._events = events
+        self._error: StreamAPIError | None = None
+
+    def feed(self, data: bytes | bytearray | memoryview, /) -> list[StreamEvent]:
+        """Folds raw stream bytes, split anywhere."""
+        try:
+            self._core.feed(data)
+        except (ChunkDecodeError, EventTooLargeError) as exc:
+            if self._strict:
+                exc.decoded = self._take_events()
+                raise
+        return self._take_events() if self._events else []
+
+    def add(self, chunk: ChatCompletionChunk, /) -> list[StreamEvent]:
+        """Folds one decoded chunk, exactly as ``feed`` would fold its bytes."""
+        self._core.add(_encoder.encode(chunk))
+        return self._take_events() if self._events else []
+
+    def snapshot(self) -> ChatCompletion:
+        """The completion as folded so far."""
+        return _completion_decoder.decode(self._core.snapshot_json())
+
+    def finish(self) -> ChatCompletion:
+        """Ends the stream and returns the final completion.
+
+        It is complete and usable after a truncated stream too; ``status``
+        tells how the stream ended.
+        """
+        self._core.finish()
+        return self.snapshot()
+
+    @property
+    def usage(self) -> CompletionUsage | None:
+        """The last usage the provider sent, or ``None``."""
+        raw = self._core.usage_json()
+        return None if raw is None else _usage_decoder.decode(raw)
+
+    @property
+    def status(self) -> str:
+        """``"in_progress"``, ``"done"`` (``[DONE]`` seen), ``"finished"`` (every
+        choice finished, no ``[DONE]``), ``"error"`` or ``"truncated"``."""
+        return self._core.status
+
+    @property
+    def error(self) -> StreamAPIError | None:
+        """The first API error the stream carried, or ``None``."""
+        if self._error is None:
+            found = self._core.error()
+            if found is not None:
+                self._error = _api_error(*found)
+        return self._error
+
+    @property
+    def done(self) -> bool:
+        """Whether ``[DONE]`` was seen."""
+        return self._core.done
+
+    @property
+    def chunks(self) -> int:
+        """Chunk payloads folded."""
+        return self._core.chunks
+
+    @property
+    def bytes(self) -> int:
+        """Bytes fed."""
+        return self._core.bytes
+
+    @property
+    def skipped(self) -> int:
+        """Malformed payloads skipped with ``strict=False`` (in strict mode each
+        one raises instead, and this stays 0)."""
+        return 0 if self._strict else self._core.skipped
+
+    @property
+    def first_byte_ns(self) -> int | None:
+        """When the first byte was fed, on the ``time.monotonic_ns()`` clock."""
+        return self._core.timings[0]
+
+    @property
+    def first_token_ns(self) -> int | None:
+        """When the first text token (content, refusal, reasoning, tool
+        arguments) arrived, on the ``time.monotonic_ns()`` clock."""
+        return self._core.timings[1]
+
+    @property
+    def last_token_ns(self) -> int | None:
+        """When the last text token arrived, on the ``time.monotonic_ns()`` clock."""
+        return self._core.timings[2]
+
+    def _take_events(self) -> list[StreamEvent]:
+        if not self._events:
+            return []
+        events = [self._event(*raw) for raw in self._core.take_events()]
+        error_is_new = self._error is None
+        if error_is_new and self.error is not None:
+            events.append(ErrorReceived(error=self.error))
+        return events
+
+    def _event(
+        self, kind: str, choice: int, tool: int | None, name: str | None, text: str | None
+    ) -> StreamEvent:
+        if kind == "usage":
+            usage = self.usage
+            assert usage is not None
+            return UsageReceived(usage=usage)
+        return _event(kind, choice, tool, name, text)
+
+
+def _event(kind: str, choice: int, tool: int | None, name: str | None, text: str | None) -> StreamEvent:
+    if kind == "content":
+        return ContentDelta(choice=choice, delta=text or "")
+    if kind == "refusal":
+        return RefusalDelta(choice=choice, delta=text or "")
+    if kind == "reasoning":
+        return ReasoningDelta(choice=choice, delta=text or "")
+    if kind == "tool_arguments":
+        return ToolArgumentsDelta(choice=choice, index=tool or 0, name=name or "", delta=text or "")
+    if kind == "finished":
+        return ChoiceFinished(choice=choice, finish_reason=text or "")
+    raise ValueError(f"unknown event kind {kind!r}")  # pragma: no cover
+
+
+def _api_error(payload: bytes, is_event: bool, offset: int) -> StreamAPIError:
+    try:
+        obj: Any = _any_decoder.decode(payload)
+    except msgspec.DecodeError:
+        obj = payload.decode("utf-8", "replace")
+    try:
+        raise_if_api_error(obj, offset=offset, event="error" if is_event else "message")
+    except StreamAPIError as exc:
+        return exc
+    return StreamAPIError(str(obj), raw=obj, offset=offset)  # pragma: no cover

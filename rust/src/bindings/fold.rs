@@ -1,0 +1,164 @@
+//! `Accumulator`: the Rust half of `chunkfold.ChatCompletionAccumulator`.
+
+use std::sync::{Mutex, MutexGuard};
+
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+use super::errors::{busy, to_pyerr};
+use super::input::to_bytes;
+use crate::fold::{self, Event};
+
+/// `(kind, choice, tool position, tool name, text)`, as `accumulate.py` reads it.
+type PyEvent = (
+    &'static str,
+    i64,
+    Option<usize>,
+    Option<String>,
+    Option<String>,
+);
+
+/// Monotonic nanoseconds on the clock of Python's `time.monotonic_ns()`.
+fn now_ns() -> u64 {
+    let now = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    (now.tv_sec as u64)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(now.tv_nsec as u64)
+}
+
+fn to_py_event(event: Event) -> PyEvent {
+    match event {
+        Event::Content { choice, delta } => ("content", choice, None, None, Some(delta)),
+        Event::Refusal { choice, delta } => ("refusal", choice, None, None, Some(delta)),
+        Event::Reasoning { choice, delta } => ("reasoning", choice, None, None, Some(delta)),
+        Event::ToolArguments {
+            choice,
+            tool,
+            name,
+            delta,
+        } => (
+            "tool_arguments",
+            choice,
+            Some(tool),
+            Some(name),
+            Some(delta),
+        ),
+        Event::Finished { choice, reason } => ("finished", choice, None, None, Some(reason)),
+        Event::Usage => ("usage", 0, None, None, None),
+    }
+}
+
+/// Folds raw stream bytes into a completion, all in Rust.
+#[pyclass(frozen, module = "chunkfold._core", name = "Accumulator")]
+pub struct Accumulator {
+    state: Mutex<fold::Accumulator>,
+}
+
+impl Accumulator {
+    fn lock(&self) -> PyResult<MutexGuard<'_, fold::Accumulator>> {
+        self.state
+            .try_lock()
+            .map_err(|_| busy("ChatCompletionAccumulator"))
+    }
+}
+
+#[pymethods]
+impl Accumulator {
+    #[new]
+    #[pyo3(signature = (*, max_event_size = crate::DEFAULT_MAX_EVENT_SIZE, events = false))]
+    fn new(max_event_size: usize, events: bool) -> Self {
+        Self {
+            state: Mutex::new(fold::Accumulator::new(max_event_size, events)),
+        }
+    }
+
+    /// Folds `data`; raises after folding everything else if a payload was
+    /// malformed or an event too large.
+    #[pyo3(signature = (data, /))]
+    fn feed(&self, data: &Bound<'_, PyAny>) -> PyResult<()> {
+        let py = data.py();
+        let input = to_bytes(data)?;
+        let mut acc = self.lock()?;
+        acc.feed(input.as_bytes(), now_ns())
+            .map_err(|e| to_pyerr(py, &e, None))
+    }
+
+    /// Folds one whole chunk payload (JSON bytes).
+    #[pyo3(signature = (payload, /))]
+    fn add(&self, payload: &Bound<'_, PyBytes>) -> PyResult<()> {
+        let mut acc = self.lock()?;
+        acc.add(payload.as_bytes(), now_ns())
+            .map_err(|e| to_pyerr(payload.py(), &e, None))
+    }
+
+    /// Ends the stream.
+    fn finish(&self, py: Python<'_>) -> PyResult<()> {
+        self.lock()?.finish().map_err(|e| to_pyerr(py, &e, None))
+    }
+
+    /// The completion so far, as JSON.
+    fn snapshot_json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        Ok(PyBytes::new(py, &self.lock()?.snapshot_json()))
+    }
+
+    /// The last usage object, as JSON.
+    fn usage_json<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyBytes>>> {
+        let acc = self.lock()?;
+        Ok(acc.fold().usage.as_deref().map(|u| PyBytes::new(py, u)))
+    }
+
+    /// The first API error: `(payload, came as event: error, offset)`.
+    fn error<'py>(&self, py: Python<'py>) -> PyResult<Option<(Bound<'py, PyBytes>, bool, u64)>> {
+        let acc = self.lock()?;
+        Ok(acc
+            .error()
+            .map(|e| (PyBytes::new(py, &e.payload), e.event, e.offset)))
+    }
+
+    /// The events collected since the last call.
+    fn take_events(&self) -> PyResult<Vec<PyEvent>> {
+        Ok(self
+            .lock()?
+            .take_events()
+            .into_iter()
+            .map(to_py_event)
+            .collect())
+    }
+
+    /// `"in_progress"`, `"done"`, `"finished"`, `"error"` or `"truncated"`.
+    #[getter]
+    fn status(&self) -> PyResult<&'static str> {
+        Ok(self.lock()?.status().as_str())
+    }
+
+    /// Whether `[DONE]` was seen.
+    #[getter]
+    fn done(&self) -> PyResult<bool> {
+        Ok(self.lock()?.done())
+    }
+
+    /// Chunk payloads folded.
+    #[getter]
+    fn chunks(&self) -> PyResult<u64> {
+        Ok(self.lock()?.chunks())
+    }
+
+    /// Malformed payloads skipped.
+    #[getter]
+    fn skipped(&self) -> PyResult<u64> {
+        Ok(self.lock()?.skipped())
+    }
+
+    /// Bytes fed.
+    #[getter]
+    fn bytes(&self) -> PyResult<u64> {
+        Ok(self.lock()?.bytes())
+    }
+
+    /// `(first byte, first token, last token)` in `time.monotonic_ns()` time.
+    #[getter]
+    fn timings(&self) -> PyResult<(Option<u64>, Option<u64>, Option<u64>)> {
+        let t = self.lock()?.timings();
+        Ok((t.first_byte, t.first_token, t.last_token))
+    }
+}

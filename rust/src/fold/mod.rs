@@ -1,0 +1,284 @@
+//! Folding a chat completion stream into the final completion, straight
+//! from the raw bytes: SSE framing, a lazy JSON read and the merge rules,
+//! with no intermediate objects.
+
+mod json;
+mod output;
+mod reader;
+mod state;
+
+pub use state::{Event, Fold};
+
+use crate::sse::{Event as SseEvent, Scanner, Tail};
+use crate::Error;
+
+/// How the stream stands or ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    InProgress,
+    /// `[DONE]` was seen.
+    Done,
+    /// Ended without `[DONE]`, but every choice has a finish reason.
+    Finished,
+    /// The provider sent an API error.
+    Error,
+    /// Ended with a choice still unfinished, or with no choice at all.
+    Truncated,
+}
+
+impl Status {
+    /// The status as the Python API spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InProgress => "in_progress",
+            Self::Done => "done",
+            Self::Finished => "finished",
+            Self::Error => "error",
+            Self::Truncated => "truncated",
+        }
+    }
+}
+
+/// When things happened, as given to [`Accumulator::feed`] (any clock).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Timings {
+    pub first_byte: Option<u64>,
+    pub first_token: Option<u64>,
+    pub last_token: Option<u64>,
+}
+
+/// The first API error of the stream: its payload, and whether it came as
+/// `event: error`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub payload: Vec<u8>,
+    pub event: bool,
+    pub offset: u64,
+}
+
+/// One stream's accumulator; see the module docs.
+#[derive(Debug, Default)]
+pub struct Accumulator {
+    scanner: Scanner,
+    state: State,
+}
+
+/// Everything but the scanner, so that the scanner's sink can borrow it.
+#[derive(Debug, Default)]
+struct State {
+    fold: Fold,
+    ops: Vec<reader::Op>,
+    arena: String,
+    done: bool,
+    finished: bool,
+    error: Option<ApiError>,
+    chunks: u64,
+    skipped: u64,
+    bytes: u64,
+    timings: Timings,
+    events: Option<Vec<Event>>,
+    /// The previous chunk's bytes up to its choices; see `reader::Prefix`.
+    prefix: Vec<u8>,
+}
+
+impl Accumulator {
+    /// An accumulator whose scanner enforces `max_event_size`; `events`
+    /// turns on the collection of [`Event`]s.
+    pub fn new(max_event_size: usize, events: bool) -> Self {
+        Self {
+            scanner: Scanner::new(max_event_size),
+            state: State {
+                events: events.then(Vec::new),
+                ..State::default()
+            },
+        }
+    }
+
+    /// Folds `input`, read at time `now`. Everything decodable is folded;
+    /// the first malformed payload or oversized event is then reported.
+    pub fn feed(&mut self, input: &[u8], now: u64) -> Result<(), Error> {
+        if self.state.finished {
+            return Err(Error::Finished);
+        }
+        let state = &mut self.state;
+        state.bytes += input.len() as u64;
+        if !input.is_empty() {
+            state.timings.first_byte.get_or_insert(now);
+        }
+        if state.done {
+            return Ok(());
+        }
+        let mut first_error = None;
+        let framed = self.scanner.feed(input, |event| {
+            if let Err(error) = state.event(&event, now) {
+                first_error.get_or_insert(error);
+            }
+        });
+        framed.and(first_error.map_or(Ok(()), Err))
+    }
+
+    /// Folds one chunk payload given whole (a chunk decoded elsewhere and
+    /// re-encoded), exactly as `feed` would.
+    pub fn add(&mut self, payload: &[u8], now: u64) -> Result<(), Error> {
+        if self.state.finished {
+            return Err(Error::Finished);
+        }
+        let offset = self.scanner.position();
+        let event = SseEvent {
+            event_type: b"",
+            data: payload,
+            id: None,
+            retry: None,
+            offset,
+        };
+        self.state.event(&event, now)
+    }
+
+    /// Ends the stream. A final `data: [DONE]` without a blank line after
+    /// it still counts.
+    pub fn finish(&mut self) -> Result<(), Error> {
+        let Tail { data } = self.scanner.finish()?;
+        self.state.finished = true;
+        if data.is_some_and(|data| data.trim_ascii() == b"[DONE]") {
+            self.state.done = true;
+        }
+        Ok(())
+    }
+
+    /// The current status.
+    pub fn status(&self) -> Status {
+        let state = &self.state;
+        if state.error.is_some() {
+            Status::Error
+        } else if state.done {
+            Status::Done
+        } else if !state.finished {
+            Status::InProgress
+        } else if state.fold.all_finished() {
+            Status::Finished
+        } else {
+            Status::Truncated
+        }
+    }
+
+    /// The fold state.
+    pub fn fold(&self) -> &Fold {
+        &self.state.fold
+    }
+
+    /// The completion so far, as JSON.
+    pub fn snapshot_json(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(256);
+        output::write(&self.state.fold, &mut out);
+        out
+    }
+
+    /// The first API error, if any.
+    pub fn error(&self) -> Option<&ApiError> {
+        self.state.error.as_ref()
+    }
+
+    /// Whether `[DONE]` was seen.
+    pub fn done(&self) -> bool {
+        self.state.done
+    }
+
+    /// Chunk payloads folded.
+    pub fn chunks(&self) -> u64 {
+        self.state.chunks
+    }
+
+    /// Malformed payloads skipped.
+    pub fn skipped(&self) -> u64 {
+        self.state.skipped
+    }
+
+    /// Bytes fed.
+    pub fn bytes(&self) -> u64 {
+        self.state.bytes
+    }
+
+    /// First byte, first token and last token times.
+    pub fn timings(&self) -> Timings {
+        self.state.timings
+    }
+
+    /// Takes the events collected since the last call.
+    pub fn take_events(&mut self) -> Vec<Event> {
+        self.state
+            .events
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+}
+
+impl State {
+    fn event(&mut self, event: &SseEvent<'_>, now: u64) -> Result<(), Error> {
+        if self.done {
+            return Ok(());
+        }
+        let is_error_event = event.kind() == b"error";
+        let trimmed = event.data.trim_ascii();
+        if !is_error_event && (trimmed.is_empty() || trimmed == b"[DONE]") {
+            self.done = !trimmed.is_empty();
+            return Ok(());
+        }
+        self.ops.clear();
+        self.arena.clear();
+        let meta = self.fold.id.is_empty() || self.fold.model.is_empty() || self.fold.created == 0;
+        let resume = (!self.prefix.is_empty() && event.data.starts_with(&self.prefix))
+            .then_some(self.prefix.len());
+        let parsed = reader::read(event.data, meta, resume, &mut self.ops, &mut self.arena);
+        match parsed {
+            Ok(Some(prefix)) if resume.is_none() => {
+                self.prefix.clear();
+                self.prefix
+                    .extend_from_slice(event.data.get(..prefix).unwrap_or_default());
+            }
+            Ok(Some(_)) => {}
+            Ok(None) => self.prefix.clear(),
+            Err(error) => {
+                self.prefix.clear();
+                if is_error_event {
+                    self.record_error(event, true);
+                    return Ok(());
+                }
+                self.skipped += 1;
+                return Err(Error::Json {
+                    offset: event.offset,
+                    message: error.to_string(),
+                    excerpt: excerpt(event.data),
+                });
+            }
+        }
+        if is_error_event || self.ops.contains(&reader::Op::Error) {
+            self.record_error(event, is_error_event);
+        }
+        self.chunks += 1;
+        let token = self
+            .fold
+            .apply(&self.ops, event.data, &self.arena, self.events.as_mut());
+        if token {
+            self.timings.first_token.get_or_insert(now);
+            self.timings.last_token = Some(now);
+        }
+        Ok(())
+    }
+
+    fn record_error(&mut self, event: &SseEvent<'_>, is_event: bool) {
+        self.error.get_or_insert_with(|| ApiError {
+            payload: event.data.to_vec(),
+            event: is_event,
+            offset: event.offset,
+        });
+    }
+}
+
+/// The first bytes of a payload, for error messages.
+fn excerpt(data: &[u8]) -> Vec<u8> {
+    data.get(..200).unwrap_or(data).to_vec()
+}
+
+#[cfg(test)]
+mod tests;

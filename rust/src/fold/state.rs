@@ -1,0 +1,399 @@
+//! The fold state of one stream and the merge rules that update it.
+//!
+//! Each rule below cites the numbered merge rule of the README table.
+
+use std::collections::{HashMap, HashSet};
+
+use super::reader::{text_str, AudioFragment, Op, Text, ToolFragment};
+
+/// One tool call being assembled.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ToolCall {
+    pub id: String,
+    pub kind: String,
+    pub name: String,
+    pub arguments: String,
+}
+
+/// Audio output being assembled.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Audio {
+    pub id: String,
+    pub data: String,
+    pub transcript: String,
+    pub expires_at: Option<i64>,
+}
+
+/// Log probabilities: the raw JSON token objects, comma-joined.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Logprobs {
+    pub content: Option<Vec<u8>>,
+    pub refusal: Option<Vec<u8>>,
+}
+
+/// One choice being assembled.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Choice {
+    pub role: String,
+    pub content: Option<String>,
+    pub refusal: Option<String>,
+    pub reasoning_content: Option<String>,
+    pub reasoning: Option<String>,
+    pub finish_reason: Option<String>,
+    pub tools: Vec<ToolCall>,
+    /// Tool call position by `index` value.
+    tool_keys: HashMap<i64, usize>,
+    /// Position of the most recently created tool call.
+    last_tool: Option<usize>,
+    pub function_call: Option<(String, String)>,
+    pub audio: Option<Audio>,
+    pub logprobs: Option<Logprobs>,
+    /// Raw JSON of each distinct annotation, in order of first appearance.
+    pub annotations: Vec<Vec<u8>>,
+    annotations_seen: HashSet<Vec<u8>>,
+}
+
+/// Something a UI or guardrail may want to hear about, opt-in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    Content {
+        choice: i64,
+        delta: String,
+    },
+    Refusal {
+        choice: i64,
+        delta: String,
+    },
+    Reasoning {
+        choice: i64,
+        delta: String,
+    },
+    ToolArguments {
+        choice: i64,
+        tool: usize,
+        name: String,
+        delta: String,
+    },
+    Finished {
+        choice: i64,
+        reason: String,
+    },
+    Usage,
+}
+
+/// The fold state: everything the final `ChatCompletion` needs.
+#[derive(Debug, Default)]
+pub struct Fold {
+    pub id: String,
+    pub model: String,
+    pub created: i64,
+    pub system_fingerprint: String,
+    pub service_tier: String,
+    /// Raw JSON of the last non-null usage.
+    pub usage: Option<Vec<u8>>,
+    pub citations: Vec<String>,
+    citations_seen: HashSet<String>,
+    /// Choices sorted by `index` value: sparse indices take no room, and a
+    /// stream has one or a few, so a sorted vector beats a tree's nodes.
+    pub choices: Vec<(i64, Choice)>,
+}
+
+/// Appends `text` to a text field that stays `None` until a value arrives.
+fn append(field: &mut Option<String>, text: &str) {
+    field.get_or_insert_with(String::new).push_str(text);
+}
+
+/// Rule 2: set once, the first non-empty value wins.
+fn set_once(field: &mut String, text: &str) {
+    if field.is_empty() {
+        field.push_str(text);
+    }
+}
+
+/// Rule 6: the last non-empty value wins; the buffer is reused, since the
+/// same value usually repeats on every chunk.
+fn replace_non_empty(field: &mut String, text: &str) {
+    if !text.is_empty() && field != text {
+        field.clear();
+        field.push_str(text);
+    }
+}
+
+/// Rule 2: a name fragment that is empty or repeats the name so far changes
+/// nothing (providers repeat the full name); any other is appended (a few split it).
+fn merge_name(name: &mut String, fragment: &str) {
+    if !fragment.is_empty() && fragment != name.as_str() {
+        name.push_str(fragment);
+    }
+}
+
+impl Fold {
+    /// Applies one payload's ops. `payload` and `arena` are what the ops'
+    /// ranges refer to. Returns whether any text token arrived.
+    pub fn apply(
+        &mut self,
+        ops: &[Op],
+        payload: &[u8],
+        arena: &str,
+        mut events: Option<&mut Vec<Event>>,
+    ) -> bool {
+        let text = |t: Text| text_str(arena, t);
+        let mut token = false;
+        let mut choice_key = 0i64;
+        let mut choice: Option<&mut Choice> = None;
+        let mut logprob_target: Option<bool> = None;
+        for op in ops {
+            match *op {
+                Op::Id(t) => set_once(&mut self.id, text(t)),
+                Op::Model(t) => set_once(&mut self.model, text(t)),
+                Op::Created(c) if self.created == 0 => self.created = c,
+                Op::Created(_) => {}
+                Op::Fingerprint(t) => replace_non_empty(&mut self.system_fingerprint, text(t)),
+                Op::ServiceTier(t) => replace_non_empty(&mut self.service_tier, text(t)),
+                Op::Error => {}
+                Op::Usage(raw) => {
+                    let bytes = payload.get(raw.0..raw.1).unwrap_or_default();
+                    self.usage = Some(bytes.to_vec());
+                    if let Some(events) = events.as_deref_mut() {
+                        events.push(Event::Usage);
+                    }
+                }
+                Op::Citation(t) => {
+                    let citation = text(t);
+                    if !self.citations_seen.contains(citation) {
+                        self.citations_seen.insert(citation.to_owned());
+                        self.citations.push(citation.to_owned());
+                    }
+                }
+                Op::Choice(key) => {
+                    choice_key = key;
+                    logprob_target = None;
+                    let at = match self.choices.binary_search_by_key(&key, |(k, _)| *k) {
+                        Ok(at) => at,
+                        Err(at) => {
+                            if self.choices.is_empty() {
+                                // Most streams have one choice: don't reserve four.
+                                self.choices.reserve_exact(1);
+                            }
+                            self.choices.insert(at, (key, Choice::default()));
+                            at
+                        }
+                    };
+                    choice = self.choices.get_mut(at).map(|(_, c)| c);
+                }
+                _ => {
+                    if let Some(choice) = choice.as_deref_mut() {
+                        token |= apply_choice(
+                            choice,
+                            choice_key,
+                            op,
+                            payload,
+                            arena,
+                            &mut logprob_target,
+                            events.as_deref_mut(),
+                        );
+                    }
+                }
+            }
+        }
+        token
+    }
+
+    /// Whether there is at least one choice and every choice has a finish reason.
+    pub fn all_finished(&self) -> bool {
+        !self.choices.is_empty() && self.choices.iter().all(|(_, c)| c.finish_reason.is_some())
+    }
+
+    /// The choice with this `index` value.
+    pub fn choice(&self, index: i64) -> Option<&Choice> {
+        let at = self
+            .choices
+            .binary_search_by_key(&index, |(k, _)| *k)
+            .ok()?;
+        self.choices.get(at).map(|(_, c)| c)
+    }
+}
+
+fn apply_choice(
+    choice: &mut Choice,
+    key: i64,
+    op: &Op,
+    payload: &[u8],
+    arena: &str,
+    logprob_target: &mut Option<bool>,
+    events: Option<&mut Vec<Event>>,
+) -> bool {
+    let text = |t: Text| text_str(arena, t);
+    let emit = |events: Option<&mut Vec<Event>>, event: Event| {
+        if let Some(events) = events {
+            events.push(event);
+        }
+    };
+    match *op {
+        Op::Role(t) => set_once(&mut choice.role, text(t)),
+        Op::Content(t) => {
+            append(&mut choice.content, text(t));
+            if !text(t).is_empty() {
+                let delta = text(t).to_owned();
+                emit(events, Event::Content { choice: key, delta });
+                return true;
+            }
+        }
+        Op::Refusal(t) => {
+            append(&mut choice.refusal, text(t));
+            if !text(t).is_empty() {
+                let delta = text(t).to_owned();
+                emit(events, Event::Refusal { choice: key, delta });
+                return true;
+            }
+        }
+        Op::ReasoningContent(t) | Op::Reasoning(t) => {
+            let field = match op {
+                Op::Reasoning(_) => &mut choice.reasoning,
+                _ => &mut choice.reasoning_content,
+            };
+            append(field, text(t));
+            if !text(t).is_empty() {
+                let delta = text(t).to_owned();
+                emit(events, Event::Reasoning { choice: key, delta });
+                return true;
+            }
+        }
+        // Rule 8: the last non-null value; "" counts as null.
+        Op::FinishReason(t) if !text(t).is_empty() => {
+            choice.finish_reason = Some(text(t).to_owned());
+            let reason = text(t).to_owned();
+            emit(
+                events,
+                Event::Finished {
+                    choice: key,
+                    reason,
+                },
+            );
+        }
+        Op::Tool(fragment) => return apply_tool(choice, key, fragment, arena, events),
+        Op::FunctionCall { name, arguments } => {
+            let (full_name, args) = choice.function_call.get_or_insert_with(Default::default);
+            if let Some(name) = name {
+                merge_name(full_name, text(name));
+            }
+            if let Some(arguments) = arguments {
+                args.push_str(text(arguments));
+                return !text(arguments).is_empty();
+            }
+        }
+        Op::Audio(AudioFragment {
+            id,
+            data,
+            transcript,
+            expires_at,
+        }) => {
+            let audio = choice.audio.get_or_insert_with(Audio::default);
+            if let Some(id) = id {
+                set_once(&mut audio.id, text(id));
+            }
+            if let Some(data) = data {
+                audio.data.push_str(text(data));
+            }
+            if let Some(transcript) = transcript {
+                audio.transcript.push_str(text(transcript));
+            }
+            if expires_at.is_some() {
+                audio.expires_at = expires_at;
+            }
+            return transcript.is_some_and(|t| !text(t).is_empty());
+        }
+        Op::Logprobs => {
+            choice.logprobs.get_or_insert_with(Logprobs::default);
+        }
+        Op::LogprobContent | Op::LogprobRefusal => {
+            let refusal = matches!(op, Op::LogprobRefusal);
+            *logprob_target = Some(refusal);
+            let logprobs = choice.logprobs.get_or_insert_with(Logprobs::default);
+            let list = if refusal {
+                &mut logprobs.refusal
+            } else {
+                &mut logprobs.content
+            };
+            list.get_or_insert_with(Vec::new);
+        }
+        Op::LogprobToken(raw) => {
+            let logprobs = choice.logprobs.get_or_insert_with(Logprobs::default);
+            let list = match logprob_target {
+                Some(true) => &mut logprobs.refusal,
+                _ => &mut logprobs.content,
+            };
+            let list = list.get_or_insert_with(Vec::new);
+            if !list.is_empty() {
+                list.push(b',');
+            }
+            list.extend_from_slice(payload.get(raw.0..raw.1).unwrap_or_default());
+        }
+        // Rule 10: in order of first appearance, nothing twice.
+        Op::Annotation(raw) => {
+            let bytes = payload.get(raw.0..raw.1).unwrap_or_default();
+            if !choice.annotations_seen.contains(bytes) {
+                choice.annotations_seen.insert(bytes.to_vec());
+                choice.annotations.push(bytes.to_vec());
+            }
+        }
+        _ => {}
+    }
+    false
+}
+
+/// Rule 3: tool calls are keyed by `index`; without one (Gemini, Mistral), a
+/// new non-empty id starts a call, a known id continues its call, and
+/// anything else continues the most recently created call.
+fn apply_tool(
+    choice: &mut Choice,
+    key: i64,
+    fragment: ToolFragment,
+    arena: &str,
+    events: Option<&mut Vec<Event>>,
+) -> bool {
+    let text = |t: Option<Text>| t.map(|t| text_str(arena, t));
+    let id = text(fragment.id).filter(|id| !id.is_empty());
+    let known = match fragment.index {
+        Some(index) => choice.tool_keys.get(&index).copied(),
+        None => match id {
+            Some(id) => choice.tools.iter().position(|call| call.id == id),
+            None => choice.last_tool,
+        },
+    };
+    let position = known.unwrap_or_else(|| {
+        choice.tools.push(ToolCall::default());
+        let position = choice.tools.len() - 1;
+        if let Some(index) = fragment.index {
+            choice.tool_keys.insert(index, position);
+        }
+        choice.last_tool = Some(position);
+        position
+    });
+    let Some(call) = choice.tools.get_mut(position) else {
+        return false;
+    };
+    if let Some(id) = id {
+        set_once(&mut call.id, id);
+    }
+    if let Some(kind) = text(fragment.kind) {
+        set_once(&mut call.kind, kind);
+    }
+    if let Some(name) = text(fragment.name) {
+        merge_name(&mut call.name, name);
+    }
+    let arguments = text(fragment.arguments).unwrap_or_default();
+    call.arguments.push_str(arguments);
+    if arguments.is_empty() {
+        return false;
+    }
+    if let Some(events) = events {
+        events.push(Event::ToolArguments {
+            choice: key,
+            tool: position,
+            name: call.name.clone(),
+            delta: arguments.to_owned(),
+        });
+    }
+    true
+}

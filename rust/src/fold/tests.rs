@@ -1,0 +1,150 @@
+use super::*;
+
+fn fold(pieces: &[&[u8]]) -> Accumulator {
+    let mut acc = Accumulator::default();
+    for (i, piece) in pieces.iter().enumerate() {
+        let _ = acc.feed(piece, i as u64);
+    }
+    assert!(acc.finish().is_ok());
+    acc
+}
+
+fn completion(acc: &Accumulator) -> String {
+    String::from_utf8_lossy(&acc.snapshot_json()).into_owned()
+}
+
+const TEXT: &[u8] = b"data: {\"id\":\"\",\"created\":0,\"choices\":[]}\n\n\
+data: {\"id\":\"c1\",\"created\":5,\"model\":\"m\",\"obfuscation\":\"zz\",\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"index\":0}]}\n\n\
+data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hel\"}}]}\n\n\
+data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":null}}]}\n\n\
+data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo \\u00e9\"},\"finish_reason\":\"stop\"}]}\n\n\
+data: {\"id\":\"c1\",\"choices\":[],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":2,\"total_tokens\":3}}\n\n\
+data: {\"id\":\"c1\",\"choices\":[],\"usage\":null}\n\n\
+data: [DONE]\n\n";
+
+#[test]
+fn folds_text_with_merge_rules() {
+    let acc = fold(&[TEXT]);
+    assert_eq!(
+        completion(&acc),
+        "{\"id\":\"c1\",\"object\":\"chat.completion\",\"created\":5,\"model\":\"m\",\"choices\":[{\"index\":0,\
+         \"message\":{\"role\":\"assistant\",\"content\":\"Hello é\"},\"finish_reason\":\"stop\"}],\
+         \"usage\":{\"prompt_tokens\":1,\"completion_tokens\":2,\"total_tokens\":3}}"
+    );
+    assert_eq!(acc.status(), Status::Done);
+    assert_eq!(acc.chunks(), 7);
+}
+
+#[test]
+fn any_split_gives_the_same_result() {
+    let whole = completion(&fold(&[TEXT]));
+    for cut in 0..=TEXT.len() {
+        let (a, b) = TEXT.split_at(cut);
+        assert_eq!(completion(&fold(&[a, b])), whole, "cut {cut}");
+    }
+}
+
+#[test]
+fn tool_calls_by_index_and_without() {
+    let body = b"data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[\
+{\"index\":1,\"id\":\"a\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{\\\"x\\\"\"}},\
+{\"index\":2,\"id\":\"b\",\"function\":{\"name\":\"g\",\"arguments\":\"\"}}]}}]}\n\n\
+data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":1,\"id\":\"\",\"function\":{\"name\":\"f\",\"arguments\":\":1}\"}},\
+{\"index\":2,\"function\":{\"arguments\":\"{}\"}}]}}]}\n\n\
+data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"id\":\"m1\",\"function\":{\"name\":\"h\",\"arguments\":\"[\"}}]}}]}\n\n\
+data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"function\":{\"arguments\":\"]\"}}]}}]}\n\n";
+    let acc = fold(&[body]);
+    let tools = acc
+        .fold()
+        .choice(0)
+        .map(|c| c.tools.clone())
+        .unwrap_or_default();
+    let summary: Vec<(&str, &str, &str)> = tools
+        .iter()
+        .map(|t| (t.id.as_str(), t.name.as_str(), t.arguments.as_str()))
+        .collect();
+    assert_eq!(
+        summary,
+        [("a", "f", "{\"x\":1}"), ("b", "g", "{}"), ("m1", "h", "[]")]
+    );
+    assert_eq!(acc.status(), Status::Truncated);
+}
+
+#[test]
+fn huge_and_negative_indices_do_not_allocate() {
+    let body = b"data: {\"choices\":[{\"index\":1000000000000000000,\"delta\":{\"content\":\"a\"},\"finish_reason\":\"stop\"},\
+{\"index\":-3,\"delta\":{\"content\":\"b\"},\"finish_reason\":\"length\"}]}\n\n";
+    let acc = fold(&[body]);
+    let keys: Vec<i64> = acc.fold().choices.iter().map(|(k, _)| *k).collect();
+    assert_eq!(keys, [-3, 1_000_000_000_000_000_000]);
+    assert_eq!(acc.status(), Status::Finished);
+}
+
+#[test]
+fn malformed_payload_is_reported_and_the_rest_folded() {
+    let mut acc = Accumulator::default();
+    let body =
+        b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}]}\n\ndata: {nope\n\n\
+data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"b\"}}]}\n\n";
+    let result = acc.feed(body, 0);
+    assert!(
+        matches!(result, Err(Error::Json { offset: 57, .. })),
+        "{result:?}"
+    );
+    assert_eq!(
+        acc.fold().choice(0).and_then(|c| c.content.as_deref()),
+        Some("ab")
+    );
+    assert_eq!(acc.skipped(), 1);
+}
+
+#[test]
+fn api_errors_are_kept_and_their_usage_folded() {
+    let body = b"data: {\"error\":{\"message\":\"x\"},\"choices\":[],\"usage\":{\"total_tokens\":9}}\n\ndata: [DONE]\n\n";
+    let acc = fold(&[body]);
+    assert_eq!(acc.status(), Status::Error);
+    assert!(acc.error().is_some_and(|e| !e.event));
+    assert!(acc.fold().usage.is_some());
+    let acc = fold(&[b"event: error\ndata: not json\n\n"]);
+    assert!(acc
+        .error()
+        .is_some_and(|e| e.event && e.payload == b"not json"));
+}
+
+#[test]
+fn deep_nesting_is_an_error_not_a_crash() {
+    let mut body = b"data: {\"x\":".to_vec();
+    body.extend(std::iter::repeat_n(b'[', 100_000));
+    body.extend_from_slice(b"\n\n");
+    let mut acc = Accumulator::default();
+    assert!(matches!(acc.feed(&body, 0), Err(Error::Json { .. })));
+}
+
+#[test]
+fn every_fixture_folds_the_same_in_any_split() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/fixtures");
+    let mut seen = 0;
+    for dir in ["openai", "providers"] {
+        let Ok(entries) = std::fs::read_dir(format!("{root}/{dir}")) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().is_none_or(|e| e != "sse") {
+                continue;
+            }
+            let Ok(body) = std::fs::read(&path) else {
+                continue;
+            };
+            let whole = completion(&fold(&[&body]));
+            for cut in (0..body.len()).step_by((body.len() / 16).max(1)) {
+                let (a, b) = body.split_at(cut);
+                assert_eq!(completion(&fold(&[a, b])), whole, "{path:?} cut {cut}");
+            }
+            let bytes: Vec<&[u8]> = body.chunks(7).collect();
+            assert_eq!(completion(&fold(&bytes)), whole, "{path:?}");
+            seen += 1;
+        }
+    }
+    assert!(seen >= 90, "fixtures not found under {root}");
+}
