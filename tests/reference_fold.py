@@ -28,7 +28,7 @@ Also here: SSE encoding of generated streams, fixture loading, and openai-python
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -333,9 +333,21 @@ JSON payload; "done" (``data: [DONE]``); "comment" with text; "garbage" with raw
 sent as ``data:`` (not valid JSON)."""
 
 
-def encode_stream(stream: Iterable[tuple[str, Any]], *, ensure_ascii: bool = True) -> tuple[bytes, list[int]]:
-    """The SSE body (``data: <json>\n\n`` frames, compact JSON; ``event: error`` first
-    for errors) and the byte offset where each item ends."""
+def encode_stream(
+    stream: Iterable[tuple[str, Any]],
+    *,
+    ensure_ascii: bool = True,
+    dumps: Callable[[Any], str] | None = None,
+    space: bool = True,
+) -> tuple[bytes, list[int]]:
+    """The SSE body (``data: <json>\n\n`` frames, compact ``json.dumps`` unless ``dumps``
+    is given; ``event: error`` first for errors) and the byte offset where each item ends.
+
+    A raw newline in the JSON text (whitespace between tokens, from ``dumps``) continues
+    the payload on another ``data:`` line, which SSE joins with "\n". ``space=False``
+    writes ``data:<json>``.
+    """
+    prefix = "data: " if space else "data:"
     out = bytearray()
     ends: list[int] = []
     for kind, value in stream:
@@ -348,8 +360,11 @@ def encode_stream(stream: Iterable[tuple[str, Any]], *, ensure_ascii: bool = Tru
         else:
             if kind != "message":
                 out += f"event: {kind}\n".encode()
-            text = json.dumps(value, separators=(",", ":"), ensure_ascii=ensure_ascii)
-            out += f"data: {text}\n\n".encode()
+            if dumps is None:
+                text = json.dumps(value, separators=(",", ":"), ensure_ascii=ensure_ascii)
+            else:
+                text = dumps(value)
+            out += "".join(f"{prefix}{line}\n" for line in text.split("\n")).encode() + b"\n"
         ends.append(len(out))
     return bytes(out), ends
 

@@ -12,6 +12,7 @@ openai-python's ``ChatCompletionStreamState``.
 from __future__ import annotations
 
 import itertools
+import random
 from typing import Any
 
 import chunkfold
@@ -123,6 +124,73 @@ def _usage(draw: Any, completion: int) -> dict[str, Any]:
         usage["completion_tokens_details"] = None
         usage["prompt_tokens_details"] = None
     return usage
+
+
+# --- JSON as other encoders write it -------------------------------------------------
+
+_SHORT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
+
+
+def styled_dumps(
+    rnd: random.Random, *, slash: bool, upper: bool, escapes: float, ws: list[str], escape_keys: bool = False
+) -> Any:
+    """A JSON writer with what other encoders do: whitespace (including newlines, which
+    become extra ``data:`` lines) between tokens, ``\\/``, upper-case ``\\uXXXX``,
+    any character escaped (in keys too if ``escape_keys``), surrogate pairs, floats with
+    exponents."""
+
+    def space() -> str:
+        return rnd.choice(ws)
+
+    def string(text: str, escapes: float = escapes) -> str:
+        out = ['"']
+        for c in text:
+            code = ord(c)
+            if c in '"\\':
+                out.append("\\" + c)
+            elif c == "/" and slash:
+                out.append("\\/")
+            elif code < 0x20 or rnd.random() < escapes:
+                if c in _SHORT_ESCAPES and rnd.random() < 0.5:
+                    out.append(_SHORT_ESCAPES[c])
+                    continue
+                units = (
+                    [code] if code <= 0xFFFF else [0xD800 + ((code - 0x10000) >> 10), 0xDC00 + (code & 0x3FF)]
+                )
+                out.extend(("\\u%04X" if upper else "\\u%04x") % u for u in units)
+            else:
+                out.append(c)
+        return "".join(out) + '"'
+
+    def value(v: Any) -> str:
+        if v is None:
+            return "null"
+        if v is True or v is False:
+            return "true" if v else "false"
+        if isinstance(v, int):
+            return str(v)
+        if isinstance(v, float):
+            return rnd.choice([repr(v), f"{v:.17g}", f"{v:.17E}"])
+        if isinstance(v, str):
+            return string(v)
+        if isinstance(v, list):
+            return "[" + space() + ("," + space()).join(value(x) + space() for x in v) + "]"
+        items = (
+            space()
+            + string(k, escapes if escape_keys else 0.0)
+            + space()
+            + ":"
+            + space()
+            + value(x)
+            + space()
+            for k, x in v.items()
+        )
+        return "{" + ",".join(items) + "}"
+
+    def dumps(payload: Any) -> str:
+        return space() + value(payload) + space()
+
+    return dumps
 
 
 # --- per-choice operations ------------------------------------------------------
@@ -469,7 +537,16 @@ def streams(draw: Any, *, plain: bool = False, errors: bool = True, garbage: boo
             items.append(("message", {**meta(0), "choices": [{"index": 0, "delta": {"content": "IGNORED"}}]}))
             items.append(("error", {"error": {"message": "after done"}}))
     ensure_ascii = draw(st.booleans())
-    body, ends = encode_stream(items, ensure_ascii=ensure_ascii)
+    dumps = None
+    if not plain and draw(st.integers(0, 3)) == 0:
+        dumps = styled_dumps(
+            random.Random(draw(st.integers(0, 2**32))),
+            slash=draw(st.booleans()),
+            upper=draw(st.booleans()),
+            escapes=draw(st.sampled_from([0.0, 0.2, 1.0])),
+            ws=draw(st.sampled_from([[""], ["", " "], ["", " ", "\t", "\n"], ["\n"]])),
+        )
+    body, ends = encode_stream(items, ensure_ascii=ensure_ascii, dumps=dumps, space=draw(st.booleans()))
     payloads, events = stream_payloads(items)
     return {
         "items": items,
@@ -599,3 +676,21 @@ def test_plain_streams_match_openai_sdk(data: Any, stream: dict[str, Any]) -> No
     assert ours == reference_fold(stream["payloads"], stream["events"])
     sdk = sdk_snapshot(stream["payloads"])
     assert [choice_view(c) for c in ours["choices"]] == [choice_view(c) for c in sdk.choices]
+
+
+@SETTINGS
+@given(data=st.data(), stream=streams(garbage=False))
+def test_json_spelling_does_not_matter(data: Any, stream: dict[str, Any]) -> None:
+    """The same payloads written as other JSON encoders may write them, keys included
+    (``"\\u0069d"`` is ``"id"``): the fold is that of the decoded JSON."""
+    dumps = styled_dumps(
+        random.Random(data.draw(st.integers(0, 2**32), label="seed")),
+        slash=data.draw(st.booleans(), label="slash"),
+        upper=data.draw(st.booleans(), label="upper"),
+        escapes=data.draw(st.sampled_from([0.0, 0.1, 1.0]), label="escapes"),
+        ws=data.draw(st.sampled_from([[""], ["", " ", "\t", "\n"]]), label="ws"),
+        escape_keys=True,
+    )
+    body, _ = encode_stream(stream["items"], dumps=dumps)
+    _, result = feed_all(pieces(body, data.draw(cut_points(body), label="cuts")))
+    assert normalize(result) == reference_fold(stream["payloads"], stream["events"])

@@ -13,6 +13,7 @@ from chunkfold.events import (
     ChoiceFinished,
     ContentDelta,
     ErrorReceived,
+    LogprobsDelta,
     ReasoningDelta,
     RefusalDelta,
     StreamEvent,
@@ -26,6 +27,7 @@ __all__ = ["ChatCompletionAccumulator"]
 _completion_decoder = msgspec.json.Decoder(ChatCompletion)
 _usage_decoder = msgspec.json.Decoder(CompletionUsage)
 _any_decoder = msgspec.json.Decoder()
+_tokens_decoder = msgspec.json.Decoder(list[dict[str, Any]])
 _encoder = msgspec.json.Encoder()
 
 
@@ -77,7 +79,11 @@ class ChatCompletionAccumulator:
 
     def add(self, chunk: ChatCompletionChunk, /) -> list[StreamEvent]:
         """Folds one decoded chunk, exactly as ``feed`` would fold its bytes."""
-        self._core.add(_encoder.encode(chunk))
+        return self.add_json(_encoder.encode(chunk))
+
+    def add_json(self, payload: bytes, /) -> list[StreamEvent]:
+        """Folds one chunk given as its JSON payload (the data of one event)."""
+        self._core.add(payload)
         return self._take_events() if self._events else []
 
     def snapshot(self) -> ChatCompletion:
@@ -98,6 +104,12 @@ class ChatCompletionAccumulator:
         """The last usage the provider sent, or ``None``."""
         raw = self._core.usage_json()
         return None if raw is None else _usage_decoder.decode(raw)
+
+    def usage_json(self) -> bytes | None:
+        """The last usage object exactly as the provider sent it, with any
+        counters beyond the typed ones (DeepSeek's cache hits, OpenRouter's
+        cost, Groq's timings)."""
+        return self._core.usage_json()
 
     @property
     def status(self) -> str:
@@ -181,6 +193,9 @@ def _event(kind: str, choice: int, tool: int | None, name: str | None, text: str
         return ToolArgumentsDelta(choice=choice, index=tool or 0, name=name or "", delta=text or "")
     if kind == "finished":
         return ChoiceFinished(choice=choice, finish_reason=text or "")
+    if kind in ("logprobs", "logprobs_refusal"):
+        tokens = _tokens_decoder.decode(text or "[]")
+        return LogprobsDelta(choice=choice, refusal=kind == "logprobs_refusal", tokens=tokens)
     raise ValueError(f"unknown event kind {kind!r}")  # pragma: no cover
 
 

@@ -6,6 +6,8 @@ with events off, the fold pays nothing for them.
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 
 from chunkfold.errors import StreamAPIError
@@ -15,6 +17,7 @@ __all__ = [
     "ChoiceFinished",
     "ContentDelta",
     "ErrorReceived",
+    "LogprobsDelta",
     "ReasoningDelta",
     "RefusalDelta",
     "StreamEvent",
@@ -67,6 +70,15 @@ class ChoiceFinished(_Event, tag="finished", frozen=True):
     finish_reason: str
 
 
+class LogprobsDelta(_Event, tag="logprobs", frozen=True):
+    """Log probability tokens added to a choice's ``logprobs.content`` (or
+    ``logprobs.refusal`` when ``refusal``), as JSON objects."""
+
+    choice: int
+    refusal: bool
+    tokens: list[dict[str, Any]]
+
+
 class UsageReceived(_Event, tag="usage", frozen=True):
     """Usage arrived (it may arrive again: the last value is the truth)."""
 
@@ -85,6 +97,7 @@ StreamEvent = (
     | ReasoningDelta
     | ToolArgumentsDelta
     | ChoiceFinished
+    | LogprobsDelta
     | UsageReceived
     | ErrorReceived
 )

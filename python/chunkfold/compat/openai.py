@@ -10,13 +10,14 @@ from typing import TYPE_CHECKING, Any, overload
 
 import msgspec
 
+from chunkfold.compat.openai_state import ChatCompletionStreamState, dump_for_openai
 from chunkfold.models import ChatCompletion, ChatCompletionChunk
 
 if TYPE_CHECKING:
     from openai.types.chat import ChatCompletion as OpenAIChatCompletion
     from openai.types.chat import ChatCompletionChunk as OpenAIChatCompletionChunk
 
-__all__ = ["from_openai", "to_openai"]
+__all__ = ["ChatCompletionStreamState", "from_openai", "to_openai"]
 
 
 def _openai_types() -> tuple[type[Any], type[Any]]:
@@ -45,21 +46,7 @@ def to_openai(value: ChatCompletionChunk | ChatCompletion, /) -> Any:
 
     chunk_type, completion_type = _openai_types()
     target = chunk_type if isinstance(value, ChatCompletionChunk) else completion_type
-    return construct_type(type_=target, value=_dump(value))
-
-
-def _dump(value: Any) -> Any:
-    """Like ``msgspec.to_builtins`` but keeping fields equal to their default
-    (openai requires ``index=0``); absent (``None``/UNSET) fields are left out."""
-    if isinstance(value, msgspec.Struct):
-        return {
-            name: _dump(field)
-            for name in value.__struct_fields__
-            if (field := getattr(value, name)) is not msgspec.UNSET and field is not None
-        }
-    if isinstance(value, list):
-        return [_dump(item) for item in value]
-    return value
+    return construct_type(type_=target, value=dump_for_openai(value))
 
 
 @overload

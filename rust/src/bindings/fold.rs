@@ -44,6 +44,19 @@ fn to_py_event(event: Event) -> PyEvent {
             Some(delta),
         ),
         Event::Finished { choice, reason } => ("finished", choice, None, None, Some(reason)),
+        Event::Logprobs {
+            choice,
+            refusal,
+            tokens,
+        } => {
+            let kind = if refusal {
+                "logprobs_refusal"
+            } else {
+                "logprobs"
+            };
+            let tokens = format!("[{}]", String::from_utf8_lossy(&tokens));
+            (kind, choice, None, None, Some(tokens))
+        }
         Event::Usage => ("usage", 0, None, None, None),
     }
 }

@@ -78,6 +78,12 @@ pub enum Event {
         choice: i64,
         reason: String,
     },
+    /// Log probability tokens, as the raw JSON objects comma-joined.
+    Logprobs {
+        choice: i64,
+        refusal: bool,
+        tokens: Vec<u8>,
+    },
     Usage,
 }
 
@@ -233,19 +239,15 @@ fn apply_choice(
         Op::Role(t) => set_once(&mut choice.role, text(t)),
         Op::Content(t) => {
             append(&mut choice.content, text(t));
-            if !text(t).is_empty() {
-                let delta = text(t).to_owned();
-                emit(events, Event::Content { choice: key, delta });
-                return true;
-            }
+            let delta = text(t).to_owned();
+            emit(events, Event::Content { choice: key, delta });
+            return !text(t).is_empty();
         }
         Op::Refusal(t) => {
             append(&mut choice.refusal, text(t));
-            if !text(t).is_empty() {
-                let delta = text(t).to_owned();
-                emit(events, Event::Refusal { choice: key, delta });
-                return true;
-            }
+            let delta = text(t).to_owned();
+            emit(events, Event::Refusal { choice: key, delta });
+            return !text(t).is_empty();
         }
         Op::ReasoningContent(t) | Op::Reasoning(t) => {
             let field = match op {
@@ -253,11 +255,9 @@ fn apply_choice(
                 _ => &mut choice.reasoning_content,
             };
             append(field, text(t));
-            if !text(t).is_empty() {
-                let delta = text(t).to_owned();
-                emit(events, Event::Reasoning { choice: key, delta });
-                return true;
-            }
+            let delta = text(t).to_owned();
+            emit(events, Event::Reasoning { choice: key, delta });
+            return !text(t).is_empty();
         }
         // Rule 8: the last non-null value; "" counts as null.
         Op::FinishReason(t) if !text(t).is_empty() => {
@@ -327,7 +327,26 @@ fn apply_choice(
             if !list.is_empty() {
                 list.push(b',');
             }
-            list.extend_from_slice(payload.get(raw.0..raw.1).unwrap_or_default());
+            let token = payload.get(raw.0..raw.1).unwrap_or_default();
+            list.extend_from_slice(token);
+            if let Some(events) = events {
+                let refusal = *logprob_target == Some(true);
+                match events.last_mut() {
+                    Some(Event::Logprobs {
+                        choice,
+                        refusal: r,
+                        tokens,
+                    }) if *choice == key && *r == refusal => {
+                        tokens.push(b',');
+                        tokens.extend_from_slice(token);
+                    }
+                    _ => events.push(Event::Logprobs {
+                        choice: key,
+                        refusal,
+                        tokens: token.to_vec(),
+                    }),
+                }
+            }
         }
         // Rule 10: in order of first appearance, nothing twice.
         Op::Annotation(raw) => {
@@ -382,11 +401,10 @@ fn apply_tool(
     if let Some(name) = text(fragment.name) {
         merge_name(&mut call.name, name);
     }
-    let arguments = text(fragment.arguments).unwrap_or_default();
-    call.arguments.push_str(arguments);
-    if arguments.is_empty() {
+    let Some(arguments) = text(fragment.arguments) else {
         return false;
-    }
+    };
+    call.arguments.push_str(arguments);
     if let Some(events) = events {
         events.push(Event::ToolArguments {
             choice: key,
@@ -395,5 +413,5 @@ fn apply_tool(
             delta: arguments.to_owned(),
         });
     }
-    true
+    !arguments.is_empty()
 }
