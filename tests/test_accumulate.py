@@ -581,6 +581,7 @@ def test_usage_sources_in_json_order() -> None:
     assert total({"usage": a, "choices": [{"index": 0, "delta": {}, "usage": c}]}) == 6
     assert total({"usage": a, "choices": [{"index": 0, "usage": c}, {"index": 1, "usage": b}]}) == 4
     assert total({"x_groq": {"id": "r"}, "usage": None, "choices": [{"usage": c}]}) == 6
+    assert total({"x_groq": {"usage": b}, "usage": None}) == 4  # null never erases
 
 
 def test_empty_usage_object_is_a_non_null_value() -> None:
@@ -776,6 +777,31 @@ def test_annotations_merged_in_order_without_repeats() -> None:
         chunk(ch(annotations=[b, a])),
     )
     assert [x["url_citation"]["url"] for x in msg(result)["annotations"]] == ["https://a", "https://b"]
+
+
+@pytest.mark.parametrize(
+    "again",
+    [
+        b'{"url_citation":{"url":"https://a","title":"A","start_index":0,"end_index":1},'
+        b'"type":"url_citation"}',
+        b'{"type":"url_citation","url_citation":{"title":"A","url":"https://a","start_index":0,'
+        b'"end_index":1}}',
+        b'{"type": "url_citation", "url_citation": {"url": "https://a", "title": "A", '
+        b'"start_index": 0, "end_index": 1}}',
+        b'{"type":"url_citation","url_citation":{"url":"https:\\/\\/a","title":"\\u0041",'
+        b'"start_index":0,"end_index":1}}',
+    ],
+    ids=["key-order", "nested-key-order", "whitespace", "escapes"],
+)
+def test_annotations_equal_values_spelled_differently_are_not_repeated(again: bytes) -> None:
+    """Rule 10: "nothing twice (equal values)": equal JSON values, whatever their spelling."""
+    first = b'{"type":"url_citation","url_citation":{"url":"https://a","title":"A","start_index":0,"end_index":1}}'
+    assert json.loads(first) == json.loads(again)
+    acc = Accumulator()
+    for ann in (first, again):
+        acc.feed(b'data: {"choices":[{"index":0,"delta":{"annotations":[' + ann + b"]}}]}\n\n")
+    annotations = normalize(acc.finish())["choices"][0]["message"]["annotations"]
+    assert len(annotations) == 1
 
 
 def test_openrouter_annotations_one_per_delta() -> None:
@@ -993,6 +1019,44 @@ def test_error_status_wins_over_done_and_finished() -> None:
     acc.feed(sse(chunk(ch(content="a", finish="stop")), {"error": {"message": "x"}}, "[DONE]"))
     acc.finish()
     assert acc.status == "error"
+
+
+# --- JSON spelling -------------------------------------------------------------------------
+
+
+EMOJI = "😀".encode()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'data: {"id":"x","choices":[{"index":1,"delta":{"content":"a/' + EMOJI + b'"},'
+        b'"finish_reason":"stop"}]}\n\n',
+        b'data:{"id":"x","choices":[{"index":1,"delta":{"content":"a/' + EMOJI + b'"},'
+        b'"finish_reason":"stop"}]}\n\n',
+        b'data:  { "id" : "x" ,\t"choices" : [ { "index" : 1 , "delta" : { "content" : '
+        b'"a/\\ud83d\\ude00" } , "finish_reason" : "stop" } ] } \n\n',
+        b'data: {"id":"x",\ndata: "choices":[{"index":1,\ndata: "delta":{"content":'
+        b'"\\u0061\\/\\uD83D\\uDE00"},\ndata: "finish_reason":"st\\u006fp"}]}\n\n',
+        # escaped object keys: "\u0069d" is "id"
+        b'data: {"\\u0069d":"x","\\u0063hoices":[{"\\u0069ndex":1,"d\\u0065lta":'
+        b'{"cont\\u0065nt":"a/' + EMOJI + b'"},"finish_\\u0072eason":"stop"}]}\n\n',
+    ],
+    ids=["compact", "no-space", "whitespace", "multi-line-data", "escaped-keys"],
+)
+def test_json_spelling_does_not_matter(body: bytes) -> None:
+    """The fold is that of the decoded JSON payload, however it is spelled."""
+    acc = Accumulator()
+    acc.feed(body)
+    result = normalize(acc.finish())
+    assert (result["id"], len(result["choices"])) == ("x", 1)
+    assert result["choices"][0]["index"] == 1
+    assert msg(result)["content"] == "a/😀"
+    assert result["choices"][0]["finish_reason"] == "stop"
+    adder = Accumulator()
+    data = b"".join(line[5:] for line in body.split(b"\n") if line.startswith(b"data:"))
+    adder.add(msgspec.json.decode(data, type=ChatCompletionChunk))
+    assert normalize(adder.finish()) == result
 
 
 # --- malformed payloads ---------------------------------------------------------------------

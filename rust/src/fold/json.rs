@@ -10,6 +10,7 @@
 //! integers it reads. That is the leniency the core allows itself: a
 //! malformed value the fold never looks at may pass unnoticed.
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// Why a payload could not be read, and where.
@@ -115,7 +116,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// Enters the object that starts here and returns its first key.
-    pub fn object_first(&mut self) -> Result<Option<&'a [u8]>> {
+    pub fn object_first(&mut self) -> Result<Option<Cow<'a, [u8]>>> {
         self.expect(b'{', "expected an object")?;
         if self.peek()? == b'}' {
             self.pos += 1;
@@ -125,7 +126,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// The next key of the object being read, or `None` at its end.
-    pub fn object_next(&mut self) -> Result<Option<&'a [u8]>> {
+    pub fn object_next(&mut self) -> Result<Option<Cow<'a, [u8]>>> {
         if self.data.get(self.pos..self.pos + 2) == Some(b",\"") {
             self.pos += 1;
             return self.key().map(Some);
@@ -143,12 +144,22 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// A key, undecoded (keys we look for have no escapes), and its colon.
-    fn key(&mut self) -> Result<&'a [u8]> {
+    /// A key and its colon. Keys are borrowed; one written with escapes
+    /// (`"\u0069d"` is `"id"`) is decoded into a copy.
+    fn key(&mut self) -> Result<Cow<'a, [u8]>> {
         if self.peek()? != b'"' {
             return self.error("expected a string key");
         }
-        let (raw, _) = self.string_raw()?;
+        let start = self.pos;
+        let (raw, escaped) = self.string_raw()?;
+        let raw = if escaped {
+            self.pos = start;
+            let mut decoded = String::new();
+            self.string_into(&mut decoded)?;
+            Cow::Owned(decoded.into_bytes())
+        } else {
+            Cow::Borrowed(raw)
+        };
         if self.data.get(self.pos) == Some(&b':') {
             self.pos += 1;
         } else {

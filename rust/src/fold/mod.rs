@@ -6,6 +6,7 @@ mod json;
 mod output;
 mod reader;
 mod state;
+mod template;
 
 pub use state::{Event, Fold};
 
@@ -79,6 +80,11 @@ struct State {
     events: Option<Vec<Event>>,
     /// The previous chunk's bytes up to its choices; see `reader::Prefix`.
     prefix: Vec<u8>,
+    /// The previous chunk's shape, if it had one; see `template`.
+    template: Option<template::Template>,
+    /// Tests turn the prefix and template caches off, to compare.
+    #[cfg(test)]
+    uncached: bool,
 }
 
 impl Accumulator {
@@ -226,31 +232,24 @@ impl State {
         }
         self.ops.clear();
         self.arena.clear();
-        let meta = self.fold.id.is_empty() || self.fold.model.is_empty() || self.fold.created == 0;
-        let resume = (!self.prefix.is_empty() && event.data.starts_with(&self.prefix))
-            .then_some(self.prefix.len());
-        let parsed = reader::read(event.data, meta, resume, &mut self.ops, &mut self.arena);
-        match parsed {
-            Ok(Some(prefix)) if resume.is_none() => {
-                self.prefix.clear();
-                self.prefix
-                    .extend_from_slice(event.data.get(..prefix).unwrap_or_default());
+        #[cfg(test)]
+        if self.uncached {
+            self.template = None;
+            self.prefix.clear();
+        }
+        let templated = match (&self.template, is_error_event) {
+            (Some(template), false) => template.matches(event.data, &mut self.arena),
+            _ => None,
+        };
+        if let Some(ops) = templated {
+            self.ops.extend(ops);
+        } else if let Err(error) = self.read(event) {
+            if is_error_event {
+                self.record_error(event, true);
+                return Ok(());
             }
-            Ok(Some(_)) => {}
-            Ok(None) => self.prefix.clear(),
-            Err(error) => {
-                self.prefix.clear();
-                if is_error_event {
-                    self.record_error(event, true);
-                    return Ok(());
-                }
-                self.skipped += 1;
-                return Err(Error::Json {
-                    offset: event.offset,
-                    message: error.to_string(),
-                    excerpt: excerpt(event.data),
-                });
-            }
+            self.skipped += 1;
+            return Err(error);
         }
         if is_error_event || self.ops.contains(&reader::Op::Error) {
             self.record_error(event, is_error_event);
@@ -263,6 +262,39 @@ impl State {
             self.timings.first_token.get_or_insert(now);
             self.timings.last_token = Some(now);
         }
+        Ok(())
+    }
+
+    /// Reads a payload in full, and keeps its prefix and template for the
+    /// next chunk; both are dropped whenever this chunk has none, because
+    /// "last non-empty wins" fields are idempotent only right after.
+    fn read(&mut self, event: &SseEvent<'_>) -> Result<(), Error> {
+        let meta = self.fold.id.is_empty() || self.fold.model.is_empty() || self.fold.created == 0;
+        let resume = (!self.prefix.is_empty() && event.data.starts_with(&self.prefix))
+            .then_some(self.prefix.len());
+        let read = reader::read(event.data, meta, resume, &mut self.ops, &mut self.arena);
+        let layout = match read {
+            Ok(layout) => layout,
+            Err(error) => {
+                self.prefix.clear();
+                self.template = None;
+                return Err(Error::Json {
+                    offset: event.offset,
+                    message: error.to_string(),
+                    excerpt: excerpt(event.data),
+                });
+            }
+        };
+        match layout.prefix {
+            Some(prefix) if resume.is_none() => {
+                self.prefix.clear();
+                self.prefix
+                    .extend_from_slice(event.data.get(..prefix).unwrap_or_default());
+            }
+            Some(_) => {}
+            None => self.prefix.clear(),
+        }
+        self.template = template::Template::learn(event.data, &self.ops, &layout);
         Ok(())
     }
 

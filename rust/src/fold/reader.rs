@@ -12,6 +12,8 @@
 //! unexpected type is skipped, never an error. Only invalid JSON, or a
 //! payload that is not an object, is an error.
 
+use std::borrow::Cow;
+
 use super::json::{Cursor, Result};
 
 /// A range of the text arena.
@@ -85,24 +87,39 @@ pub enum Op {
 /// `payload`, because everything before it is known to repeat the previous
 /// chunk byte for byte (see [`Prefix`]); reading starts there.
 ///
-/// Returns the payload's [`Prefix`], if it has one.
+/// Returns where the payload's parts lie, for the caches of the next chunk.
 pub fn read(
     payload: &[u8],
     meta: bool,
     resume: Option<usize>,
     ops: &mut Vec<Op>,
     arena: &mut String,
-) -> Result<Option<usize>> {
+) -> Result<Layout> {
     let mut reader = Reader {
         j: Cursor::new(payload),
         meta,
         ops,
         arena,
-        prefix: None,
+        layout: Layout::default(),
+        last_span: (0, 0),
     };
     reader.chunk(resume)?;
     reader.j.finish()?;
-    Ok(reader.prefix)
+    Ok(reader.layout)
+}
+
+/// Where a payload's parts lie.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Layout {
+    /// See [`Prefix`].
+    pub prefix: Option<Prefix>,
+    /// The JSON string of the last text op that may differ from chunk to
+    /// chunk (content, refusal, reasoning, tool arguments), and how many
+    /// such ops there were.
+    pub variable: Option<(usize, usize)>,
+    pub variables: u32,
+    /// The JSON string of a top-level `obfuscation`, which folding ignores.
+    pub volatile: Option<(usize, usize)>,
 }
 
 /// The keys whose values are idempotent to fold again: set once, or "last
@@ -127,12 +144,14 @@ struct Reader<'a, 'j> {
     meta: bool,
     ops: &'a mut Vec<Op>,
     arena: &'a mut String,
-    prefix: Option<Prefix>,
+    layout: Layout,
+    /// The JSON string `text()` read last.
+    last_span: (usize, usize),
 }
 
 impl<'j> Reader<'_, 'j> {
     /// The first key of the object that starts here (`first`) or the next one.
-    fn key(&mut self, first: bool) -> Result<Option<&'j [u8]>> {
+    fn key(&mut self, first: bool) -> Result<Option<Cow<'j, [u8]>>> {
         if first {
             self.j.object_first()
         } else {
@@ -145,17 +164,18 @@ impl<'j> Reader<'_, 'j> {
         let mut key = match resume {
             Some(at) => {
                 self.j.seek(at);
-                self.prefix = Some(at);
+                self.layout.prefix = Some(at);
                 cacheable = false;
-                Some(&b"choices"[..])
+                Some(Cow::Borrowed(&b"choices"[..]))
             }
             None => self.key(true)?,
         };
         while let Some(name) = key {
+            let name = &*name;
             if cacheable {
                 if name == b"choices" {
                     self.j.peek()?;
-                    self.prefix = Some(self.j.position());
+                    self.layout.prefix = Some(self.j.position());
                 }
                 cacheable = PREFIX_KEYS.contains(&name);
             }
@@ -190,6 +210,11 @@ impl<'j> Reader<'_, 'j> {
                         self.ops.push(Op::Error);
                     }
                 }
+                b"obfuscation" if self.j.peek()? == b'"' => {
+                    let start = self.j.position();
+                    self.j.skip()?;
+                    self.layout.volatile = Some((start, self.j.position()));
+                }
                 _ => self.j.skip()?,
             }
             key = self.key(false)?;
@@ -221,11 +246,11 @@ impl<'j> Reader<'_, 'j> {
             b"role" => self.text_op(Op::Role),
             b"content" => match self.j.peek()? {
                 b'[' => self.array(Self::content_part),
-                _ => self.text_op(Op::Content),
+                _ => self.variable_op(Op::Content),
             },
-            b"refusal" => self.text_op(Op::Refusal),
-            b"reasoning_content" => self.text_op(Op::ReasoningContent),
-            b"reasoning" => self.text_op(Op::Reasoning),
+            b"refusal" => self.variable_op(Op::Refusal),
+            b"reasoning_content" => self.variable_op(Op::ReasoningContent),
+            b"reasoning" => self.variable_op(Op::Reasoning),
             b"tool_calls" => self.array(Self::tool_call),
             b"function_call" => {
                 let (mut name, mut arguments) = (None, None);
@@ -278,7 +303,12 @@ impl<'j> Reader<'_, 'j> {
                     r.object(|r, key| {
                         match key {
                             b"name" => tool.name = r.text()?,
-                            b"arguments" => tool.arguments = r.text()?,
+                            b"arguments" => {
+                                tool.arguments = r.text()?;
+                                if tool.arguments.is_some() {
+                                    r.mark_variable();
+                                }
+                            }
                             _ => r.j.skip()?,
                         }
                         Ok(())
@@ -378,7 +408,7 @@ impl<'j> Reader<'_, 'j> {
         }
         let mut key = self.key(true)?;
         while let Some(name) = key {
-            field(self, name)?;
+            field(self, &name)?;
             key = self.key(false)?;
         }
         Ok(true)
@@ -414,8 +444,24 @@ impl<'j> Reader<'_, 'j> {
             return Ok(None);
         }
         let start = self.arena.len();
+        let at = self.j.position();
         self.j.string_into(self.arena)?;
+        self.last_span = (at, self.j.position());
         Ok(Some(Text(start as u32, (self.arena.len() - start) as u32)))
+    }
+
+    /// A text op whose value changes from chunk to chunk.
+    fn variable_op(&mut self, op: fn(Text) -> Op) -> Result<()> {
+        if let Some(text) = self.text()? {
+            self.ops.push(op(text));
+            self.mark_variable();
+        }
+        Ok(())
+    }
+
+    fn mark_variable(&mut self) {
+        self.layout.variable = Some(self.last_span);
+        self.layout.variables += 1;
     }
 
     fn text_op(&mut self, op: fn(Text) -> Op) -> Result<()> {

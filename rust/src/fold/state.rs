@@ -230,23 +230,28 @@ fn apply_choice(
     events: Option<&mut Vec<Event>>,
 ) -> bool {
     let text = |t: Text| text_str(arena, t);
-    let emit = |events: Option<&mut Vec<Event>>, event: Event| {
+    // Events are built only when asked for: the fast path pays nothing.
+    let emit = |events: Option<&mut Vec<Event>>, event: &dyn Fn() -> Event| {
         if let Some(events) = events {
-            events.push(event);
+            events.push(event());
         }
     };
     match *op {
         Op::Role(t) => set_once(&mut choice.role, text(t)),
         Op::Content(t) => {
             append(&mut choice.content, text(t));
-            let delta = text(t).to_owned();
-            emit(events, Event::Content { choice: key, delta });
+            emit(events, &|| Event::Content {
+                choice: key,
+                delta: text(t).to_owned(),
+            });
             return !text(t).is_empty();
         }
         Op::Refusal(t) => {
             append(&mut choice.refusal, text(t));
-            let delta = text(t).to_owned();
-            emit(events, Event::Refusal { choice: key, delta });
+            emit(events, &|| Event::Refusal {
+                choice: key,
+                delta: text(t).to_owned(),
+            });
             return !text(t).is_empty();
         }
         Op::ReasoningContent(t) | Op::Reasoning(t) => {
@@ -255,21 +260,19 @@ fn apply_choice(
                 _ => &mut choice.reasoning_content,
             };
             append(field, text(t));
-            let delta = text(t).to_owned();
-            emit(events, Event::Reasoning { choice: key, delta });
+            emit(events, &|| Event::Reasoning {
+                choice: key,
+                delta: text(t).to_owned(),
+            });
             return !text(t).is_empty();
         }
         // Rule 8: the last non-null value; "" counts as null.
         Op::FinishReason(t) if !text(t).is_empty() => {
             choice.finish_reason = Some(text(t).to_owned());
-            let reason = text(t).to_owned();
-            emit(
-                events,
-                Event::Finished {
-                    choice: key,
-                    reason,
-                },
-            );
+            emit(events, &|| Event::Finished {
+                choice: key,
+                reason: text(t).to_owned(),
+            });
         }
         Op::Tool(fragment) => return apply_tool(choice, key, fragment, arena, events),
         Op::FunctionCall { name, arguments } => {
@@ -348,11 +351,15 @@ fn apply_choice(
                 }
             }
         }
-        // Rule 10: in order of first appearance, nothing twice.
+        // Rule 10: in order of first appearance, nothing twice. Equal values
+        // count as one however they are spelled (key order, whitespace,
+        // escapes): serde_json's sorted map gives them one canonical form.
         Op::Annotation(raw) => {
             let bytes = payload.get(raw.0..raw.1).unwrap_or_default();
-            if !choice.annotations_seen.contains(bytes) {
-                choice.annotations_seen.insert(bytes.to_vec());
+            let canonical = serde_json::from_slice::<serde_json::Value>(bytes)
+                .and_then(|value| serde_json::to_vec(&value))
+                .unwrap_or_else(|_| bytes.to_vec());
+            if choice.annotations_seen.insert(canonical) {
                 choice.annotations.push(bytes.to_vec());
             }
         }

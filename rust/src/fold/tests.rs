@@ -1,7 +1,12 @@
 use super::*;
 
 fn fold(pieces: &[&[u8]]) -> Accumulator {
+    fold_with(pieces, false)
+}
+
+fn fold_with(pieces: &[&[u8]], uncached: bool) -> Accumulator {
     let mut acc = Accumulator::default();
+    acc.state.uncached = uncached;
     for (i, piece) in pieces.iter().enumerate() {
         let _ = acc.feed(piece, i as u64);
     }
@@ -137,6 +142,8 @@ fn every_fixture_folds_the_same_in_any_split() {
                 continue;
             };
             let whole = completion(&fold(&[&body]));
+            let uncached = completion(&fold_with(&[&body], true));
+            assert_eq!(whole, uncached, "{path:?}: the caches changed the result");
             for cut in (0..body.len()).step_by((body.len() / 16).max(1)) {
                 let (a, b) = body.split_at(cut);
                 assert_eq!(completion(&fold(&[a, b])), whole, "{path:?} cut {cut}");
@@ -147,4 +154,32 @@ fn every_fixture_folds_the_same_in_any_split() {
         }
     }
     assert!(seen >= 90, "fixtures not found under {root}");
+}
+
+#[test]
+fn caches_never_skip_a_changed_fingerprint() {
+    let chunk = |fp: &str, text: &str, finish: &str| {
+        format!(
+            "data: {{\"id\":\"c\",\"model\":\"m\",\"created\":1,\"system_fingerprint\":\"{fp}\",\
+\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{text}\"}},\"finish_reason\":{finish}}}],\
+\"obfuscation\":\"{text}{text}\"}}\n\n"
+        )
+    };
+    let body = [
+        chunk("fp1", "a", "null"),
+        chunk("fp1", "b\\n", "null"),
+        chunk("fp2", "c", "\"length\""),
+        chunk("fp1", "d", "null"),
+        chunk("fp1", "e\\u00e9", "null"),
+        chunk("fp3", "f", "null"),
+    ]
+    .concat();
+    let cached = fold(&[body.as_bytes()]);
+    let uncached = fold_with(&[body.as_bytes()], true);
+    assert_eq!(completion(&cached), completion(&uncached));
+    assert_eq!(cached.fold().system_fingerprint, "fp3");
+    assert_eq!(
+        cached.fold().choice(0).and_then(|c| c.content.as_deref()),
+        Some("ab\ncde\u{e9}f")
+    );
 }

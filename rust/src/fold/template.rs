@@ -1,0 +1,125 @@
+//! The chunk template: the fast path for the chunks that make up almost
+//! every stream.
+//!
+//! After the first few, a provider's chunks differ from one another only in
+//! one text value (the content token, a reasoning token or a tool-argument
+//! fragment) and, for OpenAI, the random `obfuscation` padding. Everything
+//! else repeats byte for byte: ids, model, fingerprint, the choice index,
+//! `"logprobs":null,"finish_reason":null`, `"usage":null`.
+//!
+//! So once a chunk has been read in full, and all it did was fold one
+//! variable text into one choice (plus idempotent metadata), its bytes
+//! around that text become a template. A later chunk that matches the
+//! template byte for byte outside the variable string and the padding
+//! folds exactly as the template chunk did but for the text: the bytes
+//! compared are the same, so they mean the same, and what they meant was
+//! idempotent (set-once ids, "last non-empty" fingerprints, nulls). Matching
+//! costs two memory compares and two string scans instead of a parse.
+
+use super::json::Cursor;
+use super::reader::{Layout, Op, Text, ToolFragment};
+
+/// See the module docs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Template {
+    /// Bytes before the variable string.
+    head: Vec<u8>,
+    /// Bytes between the variable string and the padding, or to the end.
+    middle: Vec<u8>,
+    /// Bytes after the padding, when there is one.
+    tail: Option<Vec<u8>>,
+    /// The ops the template chunk folded, less its idempotent metadata; the
+    /// variable op's text is replaced on each match.
+    ops: [Op; 2],
+}
+
+/// Whether an op is metadata that folding again changes nothing.
+fn idempotent(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::Id(_) | Op::Model(_) | Op::Created(_) | Op::Fingerprint(_) | Op::ServiceTier(_)
+    )
+}
+
+impl Template {
+    /// The template of a chunk just read in full, if it has one.
+    pub fn learn(payload: &[u8], ops: &[Op], layout: &Layout) -> Option<Self> {
+        let (start, end) = layout.variable.filter(|_| layout.variables == 1)?;
+        let mut folded = ops.iter().filter(|op| !idempotent(op));
+        let choice @ Op::Choice(_) = *folded.next()? else {
+            return None;
+        };
+        let variable = *folded.next()?;
+        let text_op = match variable {
+            Op::Content(_) | Op::Refusal(_) | Op::ReasoningContent(_) | Op::Reasoning(_) => true,
+            // Arguments only: a name fragment is not idempotent ("get_" +
+            // "weather"), and ids would point into the old chunk's arena.
+            Op::Tool(ToolFragment {
+                id: None,
+                kind: None,
+                name: None,
+                ..
+            }) => true,
+            _ => false,
+        };
+        if !text_op || folded.next().is_some() {
+            return None;
+        }
+        let head = payload.get(..start)?.to_vec();
+        let (middle, tail) = match layout.volatile {
+            Some((v_start, v_end)) if v_start >= end => (
+                payload.get(end..v_start)?.to_vec(),
+                Some(payload.get(v_end..)?.to_vec()),
+            ),
+            Some(_) => return None,
+            None => (payload.get(end..)?.to_vec(), None),
+        };
+        Some(Self {
+            head,
+            middle,
+            tail,
+            ops: [choice, variable],
+        })
+    }
+
+    /// If `payload` matches, decodes its variable text into `arena` and
+    /// returns the ops to fold.
+    pub fn matches(&self, payload: &[u8], arena: &mut String) -> Option<[Op; 2]> {
+        let rest = payload.strip_prefix(self.head.as_slice())?;
+        if rest.first() != Some(&b'"') {
+            return None;
+        }
+        let mut cursor = Cursor::new(rest);
+        let start = arena.len();
+        cursor.string_into(arena).ok()?;
+        let text = Text(start as u32, (arena.len() - start) as u32);
+        let rest = rest.get(cursor.position()..)?;
+        match &self.tail {
+            None if rest != self.middle.as_slice() => return None,
+            None => {}
+            Some(tail) => {
+                let padding = rest.strip_prefix(self.middle.as_slice())?;
+                if padding.first() != Some(&b'"') {
+                    return None;
+                }
+                let mut cursor = Cursor::new(padding);
+                cursor.skip().ok()?;
+                if padding.get(cursor.position()..)? != tail.as_slice() {
+                    return None;
+                }
+            }
+        }
+        let variable = match self.ops[1] {
+            Op::Content(_) => Op::Content(text),
+            Op::Refusal(_) => Op::Refusal(text),
+            Op::ReasoningContent(_) => Op::ReasoningContent(text),
+            Op::Reasoning(_) => Op::Reasoning(text),
+            Op::Tool(fragment) => Op::Tool(ToolFragment {
+                arguments: Some(text),
+                ..fragment
+            }),
+            _ => return None,
+        };
+        Some([self.ops[0], variable])
+    }
+}
