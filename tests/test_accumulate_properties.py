@@ -19,7 +19,7 @@ import chunkfold
 import msgspec
 import pytest
 from chunkfold.models import ChatCompletionChunk
-from hypothesis import HealthCheck, given, note, settings
+from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis import strategies as st
 from reference_fold import (
     choice_view,
@@ -674,7 +674,9 @@ def test_plain_streams_match_openai_sdk(data: Any, stream: dict[str, Any]) -> No
     assert [choice_view(c) for c in ours["choices"]] == [choice_view(c) for c in sdk.choices]
 
 
-@SETTINGS
+# Not shrunk: a failing example is slow to shrink here, and the message (the differing
+# fields, and the body as fed) says enough.
+@settings(SETTINGS, phases=[Phase.explicit, Phase.generate])
 @given(data=st.data(), stream=streams(garbage=False))
 def test_json_spelling_does_not_matter(data: Any, stream: dict[str, Any]) -> None:
     """The same payloads written as other JSON encoders may write them, keys included

@@ -21,6 +21,7 @@ from chunkfold.events import (
     UsageReceived,
 )
 from chunkfold.models import ChatCompletion, ChatCompletionChunk, CompletionUsage
+from chunkfold.partial_json import PartialJSON, PartialJSONError
 
 __all__ = ["ChatCompletionAccumulator"]
 
@@ -50,21 +51,26 @@ class ChatCompletionAccumulator:
         strict: raise on malformed payloads and oversized events.
         events: make ``feed``/``add`` return typed events
             (:mod:`chunkfold.events`).
+        partial_json: keep an incremental parse of every tool call's
+            arguments, read with :meth:`tool_arguments`; it costs O(total
+            length) over the stream, never a re-parse per delta.
         max_event_size: the largest SSE event accepted, in bytes.
     """
 
-    __slots__ = ("_core", "_error", "_events", "_strict")
+    __slots__ = ("_core", "_error", "_events", "_partial", "_strict")
 
     def __init__(
         self,
         *,
         strict: bool = True,
         events: bool = False,
+        partial_json: bool = False,
         max_event_size: int = _core.DEFAULT_MAX_EVENT_SIZE,
     ) -> None:
-        self._core = _core.Accumulator(max_event_size=max_event_size, events=events)
+        self._core = _core.Accumulator(max_event_size=max_event_size, events=events or partial_json)
         self._strict = strict
         self._events = events
+        self._partial: dict[tuple[int, int], PartialJSON] | None = {} if partial_json else None
         self._error: StreamAPIError | None = None
 
     def feed(self, data: bytes | bytearray | memoryview, /) -> list[StreamEvent]:
@@ -75,7 +81,7 @@ class ChatCompletionAccumulator:
             if self._strict:
                 exc.decoded = self._take_events()
                 raise
-        return self._take_events() if self._events else []
+        return self._take_events()
 
     def add(self, chunk: ChatCompletionChunk, /) -> list[StreamEvent]:
         """Folds one decoded chunk, exactly as ``feed`` would fold its bytes."""
@@ -84,7 +90,7 @@ class ChatCompletionAccumulator:
     def add_json(self, payload: bytes, /) -> list[StreamEvent]:
         """Folds one chunk given as its JSON payload (the data of one event)."""
         self._core.add(payload)
-        return self._take_events() if self._events else []
+        return self._take_events()
 
     def snapshot(self) -> ChatCompletion:
         """The completion as folded so far."""
@@ -163,14 +169,44 @@ class ChatCompletionAccumulator:
         """When the last text token arrived, on the ``time.monotonic_ns()`` clock."""
         return self._core.timings[2]
 
+    def tool_arguments(self, choice: int = 0) -> list[Any]:
+        """The current parse of each tool call's arguments in a choice, by
+        position, while they stream (``partial_json=True`` only).
+
+        Incomplete strings show as far as they arrived; incomplete numbers
+        and dangling keys are left out. Arguments that turn out not to be
+        JSON keep their last good view. The dicts and lists returned are the
+        parser's own, updated in place as deltas arrive (that is what keeps
+        reading them O(1)): copy them to keep a moment's view, and do not
+        modify them.
+        """
+        if self._partial is None:
+            raise ValueError("tool_arguments() needs ChatCompletionAccumulator(partial_json=True)")
+        calls = sorted((index, parser) for (c, index), parser in self._partial.items() if c == choice)
+        return [parser.value for _, parser in calls]
+
     def _take_events(self) -> list[StreamEvent]:
-        if not self._events:
+        if not self._events and self._partial is None:
             return []
         events = [self._event(*raw) for raw in self._core.take_events()]
+        if self._partial is not None:
+            self._feed_partial(events)
+        if not self._events:
+            return []
         error_is_new = self._error is None
         if error_is_new and self.error is not None:
             events.append(ErrorReceived(error=self.error))
         return events
+
+    def _feed_partial(self, events: list[StreamEvent]) -> None:
+        assert self._partial is not None
+        for event in events:
+            if isinstance(event, ToolArgumentsDelta) and event.delta:
+                parser = self._partial.setdefault((event.choice, event.index), PartialJSON())
+                try:
+                    parser.feed(event.delta)
+                except PartialJSONError:
+                    pass  # not JSON after all: the last good view stays
 
     def _event(
         self, kind: str, choice: int, tool: int | None, name: str | None, text: str | None
