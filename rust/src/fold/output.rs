@@ -24,6 +24,18 @@ fn opt_string(out: &mut Vec<u8>, first: &mut bool, name: &str, value: Option<&st
     }
 }
 
+/// Appends a JSON array of `items`, each written by `item`.
+fn array<T>(out: &mut Vec<u8>, items: &[T], mut item: impl FnMut(&mut Vec<u8>, &T)) {
+    out.push(b'[');
+    for (i, value) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        item(out, value);
+    }
+    out.push(b']');
+}
+
 fn non_empty(value: &str) -> Option<&str> {
     (!value.is_empty()).then_some(value)
 }
@@ -41,14 +53,9 @@ pub fn write(fold: &Fold, out: &mut Vec<u8>) {
     key(out, first, "model");
     string(out, &fold.model);
     key(out, first, "choices");
-    out.push(b'[');
-    for (i, (index, choice)) in fold.choices.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        write_choice(*index, choice, out);
-    }
-    out.push(b']');
+    array(out, &fold.choices, |out, (index, choice)| {
+        write_choice(*index, choice, out)
+    });
     if let Some(usage) = &fold.usage {
         key(out, first, "usage");
         out.extend_from_slice(usage);
@@ -62,14 +69,7 @@ pub fn write(fold: &Fold, out: &mut Vec<u8>) {
     opt_string(out, first, "service_tier", non_empty(&fold.service_tier));
     if !fold.citations.is_empty() {
         key(out, first, "citations");
-        out.push(b'[');
-        for (i, citation) in fold.citations.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            string(out, citation);
-        }
-        out.push(b']');
+        array(out, &fold.citations, |out, citation| string(out, citation));
     }
     out.push(b'}');
 }
@@ -118,14 +118,9 @@ fn write_message(choice: &Choice, out: &mut Vec<u8>) {
     opt_string(out, first, "reasoning", choice.reasoning.as_deref());
     if !choice.annotations.is_empty() {
         key(out, first, "annotations");
-        out.push(b'[');
-        for (i, annotation) in choice.annotations.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            out.extend_from_slice(annotation);
-        }
-        out.push(b']');
+        array(out, &choice.annotations, |out, raw| {
+            out.extend_from_slice(raw)
+        });
     }
     if let Some(audio) = &choice.audio {
         key(out, first, "audio");
@@ -150,29 +145,19 @@ fn write_message(choice: &Choice, out: &mut Vec<u8>) {
     }
     if !choice.tools.is_empty() {
         key(out, first, "tool_calls");
-        out.push(b'[');
-        for (i, call) in choice.tools.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
+        array(out, &choice.tools, |out, call| {
             let inner = &mut true;
             out.push(b'{');
             opt_string(out, inner, "id", Some(&call.id));
-            opt_string(
-                out,
-                inner,
-                "type",
-                Some(non_empty(&call.kind).unwrap_or("function")),
-            );
+            let kind = non_empty(&call.kind).unwrap_or("function");
+            opt_string(out, inner, "type", Some(kind));
             key(out, inner, "function");
             let func = &mut true;
             out.push(b'{');
             opt_string(out, func, "name", Some(&call.name));
             opt_string(out, func, "arguments", Some(&call.arguments));
-            out.push(b'}');
-            out.push(b'}');
-        }
-        out.push(b']');
+            out.extend_from_slice(b"}}");
+        });
     }
     out.push(b'}');
 }
