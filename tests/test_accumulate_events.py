@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 
-import pytest
-from conftest import FIXTURES
-
 import chunkfold
+import pytest
 from chunkfold import events
+from conftest import FIXTURES
 
 PARALLEL = (FIXTURES / "providers" / "openai_gpt4o_parallel_tool_calls.sse").read_bytes()
 FRAGMENTS = (FIXTURES / "providers" / "openai_gpt4o_tool_call_args_fragments.sse").read_bytes()
@@ -60,7 +59,8 @@ def test_logprob_events_hold_the_token_objects() -> None:
     acc = chunkfold.ChatCompletionAccumulator(events=True)
     got = [e for e in acc.feed(body) if isinstance(e, events.LogprobsDelta)]
     final = acc.finish().choices[0].logprobs
-    assert final is not None and final.content is not None
+    assert final is not None
+    assert final.content is not None
     assert [t["token"] for e in got for t in e.tokens] == [t.token for t in final.content]
 
 

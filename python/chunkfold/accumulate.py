@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
 import msgspec
@@ -203,10 +204,8 @@ class ChatCompletionAccumulator:
         for event in events:
             if isinstance(event, ToolArgumentsDelta) and event.delta:
                 parser = self._partial.setdefault((event.choice, event.index), PartialJSON())
-                try:
+                with suppress(PartialJSONError):  # not JSON after all: the last good view stays
                     parser.feed(event.delta)
-                except PartialJSONError:
-                    pass  # not JSON after all: the last good view stays
 
     def _event(
         self, kind: str, choice: int, tool: int | None, name: str | None, text: str | None
