@@ -14,10 +14,7 @@ from chunkfold.models import ChatCompletion, ChatCompletionChunk, CompletionUsag
 from conftest import FIXTURES
 from reference_fold import normalize
 
-Accumulator: Any = getattr(chunkfold, "ChatCompletionAccumulator", None)
-pytestmark = pytest.mark.skipif(
-    Accumulator is None, reason="chunkfold.ChatCompletionAccumulator not built yet"
-)
+Accumulator = chunkfold.ChatCompletionAccumulator
 
 PROVIDERS = FIXTURES / "providers"
 OPENAI = FIXTURES / "openai"

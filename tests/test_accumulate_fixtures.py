@@ -46,10 +46,7 @@ from reference_fold import (
     sdk_snapshot,
 )
 
-Accumulator: Any = getattr(chunkfold, "ChatCompletionAccumulator", None)
-pytestmark = pytest.mark.skipif(
-    Accumulator is None, reason="chunkfold.ChatCompletionAccumulator not built yet"
-)
+Accumulator = chunkfold.ChatCompletionAccumulator
 
 ERROR_STREAMS = {"groq_gpt_oss_reasoning_then_error_event", "openrouter_midstream_error_chunk"}
 EXPECTED = sorted((FIXTURES / "openai").glob("*.expected.json"))

@@ -17,7 +17,6 @@ from typing import Any
 
 import chunkfold
 import msgspec
-import pytest
 from chunkfold.models import ChatCompletionChunk
 from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis import strategies as st
@@ -32,10 +31,7 @@ from reference_fold import (
     stream_payloads,
 )
 
-Accumulator: Any = getattr(chunkfold, "ChatCompletionAccumulator", None)
-pytestmark = pytest.mark.skipif(
-    Accumulator is None, reason="chunkfold.ChatCompletionAccumulator not built yet"
-)
+Accumulator = chunkfold.ChatCompletionAccumulator
 
 SETTINGS = settings(
     max_examples=200,
