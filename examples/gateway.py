@@ -1,0 +1,113 @@
+"""An OpenAI-compatible metering proxy built on chunkfold.gateway.
+
+    python examples/gateway.py --port 8000 --upstream http://127.0.0.1:8001
+
+It forwards ``POST /v1/chat/completions`` to the upstream with
+``httpx.AsyncClient``, passes the stream's bytes to the client untouched
+(``chunkfold.gateway.tap``), meters usage per API key, and logs one JSON line
+per stream. Usage is always requested upstream; when the client did not ask
+for it, the usage chunk is taken out again. ``GET /v1/usage`` shows the
+totals per key.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+from chunkfold.gateway import StreamSummary, adrop_usage_chunk, ensure_include_usage, summary_line, tap
+from starlette.applications import Starlette
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+log = logging.getLogger("chunkfold.example.gateway")
+FORWARDED = ("authorization", "content-type", "openai-organization", "openai-project", "x-mock-rate")
+
+
+def _key(request: Request) -> str:
+    auth = request.headers.get("authorization", "")
+    token = auth.removeprefix("Bearer ").strip()
+    return token[-6:] if token else "anonymous"
+
+
+async def completions(request: Request) -> Response:
+    app = request.app
+    body: dict[str, Any] = await request.json()
+    upstream_body, client_asked_usage = ensure_include_usage(body)
+    headers = {k: v for k, v in request.headers.items() if k.lower() in FORWARDED}
+    headers["accept-encoding"] = "identity"  # forward the bytes exactly as produced
+    upstream_request = app.state.client.build_request(
+        "POST", "/v1/chat/completions", json=upstream_body, headers=headers
+    )
+    upstream = await app.state.client.send(upstream_request, stream=True)
+    if not body.get("stream") or not upstream.headers.get("content-type", "").startswith("text/event-stream"):
+        content = await upstream.aread()
+        await upstream.aclose()
+        return Response(
+            content, status_code=upstream.status_code, media_type=upstream.headers.get("content-type")
+        )
+    key = _key(request)
+
+    def record(summary: StreamSummary) -> None:
+        totals = app.state.usage[key]
+        totals["streams"] += 1
+        if summary.usage is not None:
+            totals["prompt_tokens"] += summary.usage.prompt_tokens
+            totals["completion_tokens"] += summary.usage.completion_tokens
+        totals[summary.status] += 1
+        app.state.summaries.append(summary)
+        log.info(summary_line(summary, key=key))
+
+    raw: AsyncIterator[bytes] = upstream.aiter_raw()
+    forwarded = tap(raw, on_complete=record)
+    if not client_asked_usage:
+        forwarded = adrop_usage_chunk(forwarded)
+    return StreamingResponse(
+        forwarded,
+        status_code=upstream.status_code,
+        media_type="text/event-stream",
+        background=BackgroundTask(upstream.aclose),
+    )
+
+
+async def usage(request: Request) -> JSONResponse:
+    return JSONResponse({key: dict(totals) for key, totals in request.app.state.usage.items()})
+
+
+def create_app(upstream: str) -> Starlette:
+    """The proxy as an ASGI app forwarding to ``upstream``."""
+    app = Starlette(
+        routes=[
+            Route("/v1/chat/completions", completions, methods=["POST"]),
+            Route("/v1/usage", usage, methods=["GET"]),
+        ]
+    )
+    app.state.client = httpx.AsyncClient(base_url=upstream, timeout=httpx.Timeout(60.0, connect=5.0))
+    app.state.usage = defaultdict(lambda: defaultdict(int))
+    app.state.summaries = []
+    return app
+
+
+def main() -> None:
+    import uvicorn
+
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--upstream", default="http://127.0.0.1:8001")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    uvicorn.run(create_app(args.upstream), host=args.host, port=args.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()
