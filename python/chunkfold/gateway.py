@@ -185,10 +185,12 @@ def _tap(source: Iterable[B], on_complete: Callback | None, on_error: ErrorCallb
     meter = StreamMeter()
     error: BaseException | None = None
     cancelled = False
+    pending = None
     try:
-        for data in source:
-            meter.feed(data)
-            yield data
+        for pending in source:
+            yield pending  # to the client first: metering adds no latency
+            meter.feed(pending)
+            pending = None
     except GeneratorExit:
         cancelled = True
         raise
@@ -196,6 +198,8 @@ def _tap(source: Iterable[B], on_complete: Callback | None, on_error: ErrorCallb
         error = exc
         raise
     finally:
+        if pending is not None:  # the client left right after this read
+            meter.feed(pending)
         summary = meter.close(cancelled=cancelled, error=error)
         if error is not None:
             _call(on_error, error, summary)
@@ -210,10 +214,12 @@ async def _atap(
     meter = StreamMeter()
     error: BaseException | None = None
     cancelled = False
+    pending = None
     try:
-        async for data in source:
-            meter.feed(data)
-            yield data
+        async for pending in source:
+            yield pending  # to the client first: metering adds no latency
+            meter.feed(pending)
+            pending = None
     except (GeneratorExit, asyncio.CancelledError):
         cancelled = True
         raise
@@ -221,6 +227,8 @@ async def _atap(
         error = exc
         raise
     finally:
+        if pending is not None:  # the client left right after this read
+            meter.feed(pending)
         summary = meter.close(cancelled=cancelled, error=error)
         if error is not None:
             await _acall(on_error, error, summary)
