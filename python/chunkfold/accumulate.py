@@ -55,7 +55,8 @@ class ChatCompletionAccumulator:
         partial_json: keep an incremental parse of every tool call's
             arguments, read with :meth:`tool_arguments`; it costs O(total
             length) over the stream, never a re-parse per delta.
-        max_event_size: the largest SSE event accepted, in bytes.
+        max_event_size: the largest SSE event accepted, in bytes (default
+            ``chunkfold.DEFAULT_MAX_EVENT_SIZE``, 16 MiB).
     """
 
     __slots__ = ("_core", "_error", "_events", "_partial", "_strict")
@@ -66,7 +67,7 @@ class ChatCompletionAccumulator:
         strict: bool = True,
         events: bool = False,
         partial_json: bool = False,
-        max_event_size: int = _core.DEFAULT_MAX_EVENT_SIZE,
+        max_event_size: int | None = None,
     ) -> None:
         self._core = _core.Accumulator(max_event_size=max_event_size, events=events or partial_json)
         self._strict = strict

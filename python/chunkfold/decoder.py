@@ -18,6 +18,8 @@ __all__ = ["DONE_FRAME", "ChunkDecoder", "aiter_chunks", "encode_sse", "iter_chu
 DONE_FRAME = b"data: [DONE]\n\n"
 
 _EXCERPT = 200
+# msgspec reports nesting deeper than it will decode as RecursionError.
+_DECODE_ERRORS = (msgspec.MsgspecError, RecursionError)
 _batch_decoder = msgspec.json.Decoder(list[ChatCompletionChunk])
 _chunk_decoder = msgspec.json.Decoder(ChatCompletionChunk)
 _any_decoder = msgspec.json.Decoder()
@@ -49,7 +51,7 @@ class ChunkDecoder:
 
     __slots__ = ("_backlog", "_framer", "_strict", "skipped")
 
-    def __init__(self, *, strict: bool = True, max_event_size: int = _core.DEFAULT_MAX_EVENT_SIZE) -> None:
+    def __init__(self, *, strict: bool = True, max_event_size: int | None = None) -> None:
         self._framer = _core.ChunkFramer(max_event_size=max_event_size)
         self._strict = strict
         self._backlog: deque[_Work] = deque()
@@ -82,7 +84,7 @@ class ChunkDecoder:
             if not self._backlog:
                 try:
                     return _batch_decoder.decode(batch)
-                except msgspec.MsgspecError:
+                except _DECODE_ERRORS:
                     pass
             self._backlog.extend((o, p, False, "") for o, p in self._framer.last_items())
         else:
@@ -105,7 +107,7 @@ class ChunkDecoder:
                 if item.kind == 0:
                     try:
                         out.extend(_batch_decoder.decode(item.payload))
-                    except msgspec.MsgspecError:
+                    except _DECODE_ERRORS:
                         work.extendleft(reversed([(o, p, False, "") for o, p in item.items()]))
                     continue
                 item = (item.offset, item.payload, True, item.event)
@@ -115,7 +117,7 @@ class ChunkDecoder:
                 self._backlog = work
                 exc.decoded = out
                 raise
-            except msgspec.MsgspecError as exc:
+            except _DECODE_ERRORS as exc:
                 if not self._strict:
                     self.skipped += 1
                     continue
@@ -135,7 +137,7 @@ class ChunkDecoder:
             return _chunk_decoder.decode(payload)
         try:
             obj = _any_decoder.decode(payload)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):
             if event != "error":
                 raise
             obj = payload.decode("utf-8", "replace")

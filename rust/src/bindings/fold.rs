@@ -6,7 +6,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use super::errors::{busy, to_pyerr};
-use super::input::to_bytes;
+use super::input::{event_size_limit, to_bytes, DETACH_AT};
 use crate::fold::{self, Event};
 
 /// `(kind, choice, tool position, tool name, text)`, as `accumulate.py` reads it.
@@ -78,11 +78,12 @@ impl Accumulator {
 #[pymethods]
 impl Accumulator {
     #[new]
-    #[pyo3(signature = (*, max_event_size = crate::DEFAULT_MAX_EVENT_SIZE, events = false))]
-    fn new(max_event_size: usize, events: bool) -> Self {
-        Self {
+    #[pyo3(signature = (*, max_event_size = None, events = false))]
+    fn new(max_event_size: Option<&Bound<'_, PyAny>>, events: bool) -> PyResult<Self> {
+        let max_event_size = event_size_limit(max_event_size)?;
+        Ok(Self {
             state: Mutex::new(fold::Accumulator::new(max_event_size, events)),
-        }
+        })
     }
 
     /// Folds `data`; raises after folding everything else if a payload was
@@ -91,9 +92,17 @@ impl Accumulator {
     fn feed(&self, data: &Bound<'_, PyAny>) -> PyResult<()> {
         let py = data.py();
         let input = to_bytes(data)?;
-        let mut acc = self.lock()?;
-        acc.feed(input.as_bytes(), now_ns())
-            .map_err(|e| to_pyerr(py, &e, None))
+        let mut guard = self.lock()?;
+        let acc = &mut *guard;
+        let bytes = input.as_bytes();
+        let now = now_ns();
+        let result = if bytes.len() >= DETACH_AT {
+            // The input is an immutable `bytes` kept alive by `input`.
+            py.detach(|| acc.feed(bytes, now))
+        } else {
+            acc.feed(bytes, now)
+        };
+        result.map_err(|e| to_pyerr(py, &e, None))
     }
 
     /// Folds one whole chunk payload (JSON bytes).

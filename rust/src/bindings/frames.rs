@@ -6,7 +6,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
 
 use super::errors::{busy, to_pyerr};
-use super::input::to_bytes;
+use super::input::{event_size_limit, to_bytes, DETACH_AT};
 use crate::frames::{self, Framer, Kind, Ranges};
 
 /// A run of events from one `feed`: `kind` 0 is a JSON array of chunk
@@ -73,14 +73,15 @@ impl ChunkFramer {
 #[pymethods]
 impl ChunkFramer {
     #[new]
-    #[pyo3(signature = (*, max_event_size = crate::DEFAULT_MAX_EVENT_SIZE))]
-    fn new(max_event_size: usize) -> Self {
-        Self {
+    #[pyo3(signature = (*, max_event_size = None))]
+    fn new(max_event_size: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        let max_event_size = event_size_limit(max_event_size)?;
+        Ok(Self {
             state: Mutex::new(State {
                 framer: Framer::new(max_event_size),
                 last: None,
             }),
-        }
+        })
     }
 
     /// Frames `data`. The common case, a read holding only chunks, returns
@@ -92,7 +93,14 @@ impl ChunkFramer {
         let input = to_bytes(data)?;
         let mut state = self.lock()?;
         let mut segments = Vec::new();
-        let result = state.framer.feed(input.as_bytes(), &mut segments);
+        let bytes = input.as_bytes();
+        let framer = &mut state.framer;
+        let result = if bytes.len() >= DETACH_AT {
+            // The input is an immutable `bytes` kept alive by `input`.
+            py.detach(|| framer.feed(bytes, &mut segments))
+        } else {
+            framer.feed(bytes, &mut segments)
+        };
         state.last = None;
         if let (Ok(()), [single]) = (&result, segments.as_slice()) {
             if single.kind == Kind::Chunk {

@@ -10,7 +10,7 @@ use pyo3::types::{PyBytes, PyList, PyString};
 use pyo3::{ffi, intern};
 
 use super::errors::{busy, to_pyerr};
-use super::input::to_bytes;
+use super::input::{event_size_limit, to_bytes};
 use crate::sse::{span_in, Event, Scanner};
 
 /// Where an event's data bytes live.
@@ -238,14 +238,15 @@ impl SSEDecoder {
 #[pymethods]
 impl SSEDecoder {
     #[new]
-    #[pyo3(signature = (*, max_event_size = crate::DEFAULT_MAX_EVENT_SIZE))]
-    fn new(max_event_size: usize) -> Self {
-        Self {
+    #[pyo3(signature = (*, max_event_size = None))]
+    fn new(max_event_size: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        let max_event_size = event_size_limit(max_event_size)?;
+        Ok(Self {
             state: Mutex::new(DecoderState {
                 scanner: Scanner::new(max_event_size),
                 names: Names::default(),
             }),
-        }
+        })
     }
 
     /// Decodes `data` and returns the events it completed.

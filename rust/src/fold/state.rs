@@ -43,6 +43,8 @@ pub struct Choice {
     pub tools: Vec<ToolCall>,
     /// Tool call position by `index` value.
     tool_keys: HashMap<i64, usize>,
+    /// Tool call position by id, for calls without `index`.
+    tool_ids: HashMap<String, usize>,
     /// Position of the most recently created tool call.
     last_tool: Option<usize>,
     pub function_call: Option<(String, String)>,
@@ -383,7 +385,7 @@ fn apply_tool(
     let known = match fragment.index {
         Some(index) => choice.tool_keys.get(&index).copied(),
         None => match id {
-            Some(id) => choice.tools.iter().position(|call| call.id == id),
+            Some(id) => choice.tool_ids.get(id).copied(),
             None => choice.last_tool,
         },
     };
@@ -399,8 +401,9 @@ fn apply_tool(
     let Some(call) = choice.tools.get_mut(position) else {
         return false;
     };
-    if let Some(id) = id {
-        set_once(&mut call.id, id);
+    if let Some(id) = id.filter(|_| call.id.is_empty()) {
+        call.id.push_str(id);
+        choice.tool_ids.insert(id.to_owned(), position);
     }
     if let Some(kind) = text(fragment.kind) {
         set_once(&mut call.kind, kind);

@@ -1,0 +1,273 @@
+"""Hostile input: a typed error or a correct result, bounded memory, never a panic."""
+
+from __future__ import annotations
+
+import gc
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import chunkfold
+from chunkfold import ChatCompletionAccumulator, ChunkDecoder, ChunkfoldError, SSEDecoder
+from chunkfold.gateway import tap
+
+MiB = 1024 * 1024
+
+
+def rss() -> int:
+    """Resident set size in bytes (Linux)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmRSS")  # pragma: no cover
+
+
+def chunk(delta: dict[str, Any], index: int = 0, **top: Any) -> bytes:
+    payload = {"id": "c", "model": "m", "created": 1, "choices": [{"index": index, "delta": delta}], **top}
+    return b"data: " + json.dumps(payload).encode() + b"\n\n"
+
+
+def test_a_gib_without_newline_stays_within_max_event_size() -> None:
+    block = b"x" * (16 * MiB)
+    decoder = SSEDecoder()
+    before = rss()
+    errors = []
+    for piece in [b"data: ", *[block] * 64]:  # 1 GiB in all
+        try:
+            assert decoder.feed(piece) == []
+        except chunkfold.EventTooLargeError as exc:
+            errors.append(exc)
+    assert [(e.offset, e.limit) for e in errors] == [(0, chunkfold.DEFAULT_MAX_EVENT_SIZE)]
+    assert rss() - before < 48 * MiB
+    assert [e.data for e in decoder.feed(b"\n\ndata: after\n\n")] == ["after"]
+
+
+def test_a_gib_without_newline_in_the_accumulator() -> None:
+    block = b"x" * (16 * MiB)
+    acc = ChatCompletionAccumulator(strict=False)
+    before = rss()
+    acc.feed(b"data: ")
+    for _ in range(64):
+        acc.feed(block)
+    assert rss() - before < 48 * MiB
+    acc.feed(b"\n\n" + chunk({"content": "ok"}))
+    assert acc.finish().choices[0].message.content == "ok"
+
+
+def test_millions_of_one_byte_events() -> None:
+    body = b"data:x\n\n" * 250_000
+    decoder = SSEDecoder()
+    count = sum(len(decoder.feed(body)) for _ in range(8))
+    assert count == 2_000_000
+    acc = ChatCompletionAccumulator()
+    empty = b"data:{}\n\n" * 250_000
+    for _ in range(8):
+        acc.feed(empty)
+    assert acc.chunks == 2_000_000
+
+
+def test_json_nested_100000_deep() -> None:
+    deep = b'data: {"x":' + b"[" * 100_000 + b"]" * 100_000 + b"}\n\n"
+    acc = ChatCompletionAccumulator()
+    acc.feed(deep + chunk({"content": "after"}))  # skipped without recursion: a correct fold
+    assert acc.finish().choices[0].message.content == "after"
+    with pytest.raises(chunkfold.ChunkDecodeError):
+        ChunkDecoder().feed(deep)
+    unbalanced = b'data: {"x":' + b"[" * 100_000 + b"}\n\n"
+    with pytest.raises(chunkfold.ChunkDecodeError):
+        ChatCompletionAccumulator().feed(unbalanced)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b'{"created":1e400,"choices":[]}',
+        b'{"choices":[{"index":99999999999999999999999,"delta":{}}]}',
+        b'{"choices":[{"index":0,"delta":{"content":"a\xffb"}}]}',
+        b'{"choices":[{"index":0,"delta":{"content":"\\ud800"}}]}',
+    ],
+    ids=["huge-float", "huge-int", "invalid-utf8", "lone-surrogate"],
+)
+def test_bad_values_are_typed_errors_or_correct(payload: bytes) -> None:
+    body = b"data: " + payload + b"\n\n" + chunk({"content": "ok"})
+    for decoder in (ChatCompletionAccumulator(strict=False), ChunkDecoder(strict=False)):
+        out = decoder.feed(body)
+        if isinstance(decoder, ChatCompletionAccumulator):
+            assert decoder.finish().choices[-1].message.content in ("ok", "a\ufffdbok")
+        else:
+            assert out[-1].choices[0].delta.content == "ok"
+    with pytest.raises(ChunkfoldError):
+        ChatCompletionAccumulator().feed(b"data: " + payload[:-1] + b"\n\n")
+
+
+def test_nul_bytes_and_duplicate_keys() -> None:
+    acc = ChatCompletionAccumulator()
+    acc.feed(b'data: {"choices":[{"index":0,"delta":{"content":"a\\u0000b"}}]}\n\n')
+    assert acc.snapshot().choices[0].message.content == "a\x00b"
+    with pytest.raises(chunkfold.ChunkDecodeError):
+        acc.feed(b"data: {\x00}\n\n")
+    dup = ChatCompletionAccumulator()
+    dup.feed(
+        b'data: {"id":"a","id":"b","choices":[{"index":0,"delta":{"role":"assistant","role":"user"}}]}\n\n'
+    )
+    final = dup.finish()
+    assert (final.id, final.choices[0].message.role) == ("a", "assistant")  # set once: the first wins
+
+
+@pytest.mark.parametrize("index", [10**18, -(10**18), -1])
+def test_huge_and_negative_indices(index: int) -> None:
+    acc = ChatCompletionAccumulator()
+    before = rss()
+    acc.feed(
+        chunk({"content": "a", "tool_calls": [{"index": index, "id": "t", "function": {"name": "f"}}]}, index)
+    )
+    final = acc.finish()
+    assert final.choices[0].index == index
+    assert final.choices[0].message.tool_calls is not None
+    assert rss() - before < 16 * MiB
+
+
+def test_ten_thousand_tool_calls() -> None:
+    acc = ChatCompletionAccumulator()
+    calls = [
+        {"index": i, "id": f"call_{i}", "function": {"name": "f", "arguments": "{}"}} for i in range(10_000)
+    ]
+    acc.feed(b"".join(chunk({"tool_calls": calls[i : i + 100]}) for i in range(0, 10_000, 100)))
+    mistral = [{"id": f"m_{i}", "function": {"name": "g", "arguments": "[]"}} for i in range(10_000)]
+    acc.feed(b"".join(chunk({"tool_calls": [c]}, index=1) for c in mistral))
+    final = acc.finish()
+    assert len(final.choices[0].message.tool_calls or []) == 10_000
+    assert len(final.choices[1].message.tool_calls or []) == 10_000
+
+
+def test_a_100_mb_tool_argument() -> None:
+    piece = "x" * MiB
+    acc = ChatCompletionAccumulator()
+    head = {"tool_calls": [{"index": 0, "id": "t", "function": {"name": "f", "arguments": ""}}]}
+    acc.feed(chunk(head))
+    frame = chunk({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]})
+    for _ in range(100):
+        acc.feed(frame)
+    arguments = (acc.finish().choices[0].message.tool_calls or [])[0].function.arguments
+    assert len(arguments) == 100 * MiB
+
+
+# --- no PanicException, ever --------------------------------------------------
+
+ALLOWED = (ChunkfoldError, TypeError, ValueError)
+garbage = st.one_of(
+    st.binary(max_size=512),
+    st.text(max_size=64),
+    st.integers(),
+    st.none(),
+    st.lists(st.binary(max_size=8), max_size=3),
+    st.builds(bytearray, st.binary(max_size=64)),
+    st.builds(memoryview, st.binary(max_size=64)),
+)
+sse_garbage = st.lists(
+    st.sampled_from(
+        [b"data: ", b"{", b"}", b'"choices":[', b"\n", b"\r", b"\n\n", b"event: error\n", b"[DONE]", b'"']
+    )
+    | st.binary(max_size=16),
+    max_size=40,
+).map(b"".join)
+
+
+def only_allowed(call: Any, *args: Any) -> None:
+    try:
+        call(*args)
+    except ALLOWED:
+        pass
+
+
+@settings(max_examples=300, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(first=garbage, second=sse_garbage)
+def test_garbage_through_every_entry_point(first: Any, second: bytes) -> None:
+    for data in (first, second):
+        for make in (SSEDecoder, ChunkDecoder, ChatCompletionAccumulator):
+            obj = make()
+            only_allowed(obj.feed, data)
+            only_allowed(obj.feed, second)
+            only_allowed(obj.finish)
+            only_allowed(obj.feed, data)
+        acc = ChatCompletionAccumulator(events=True, partial_json=True)
+        only_allowed(acc.feed, data)
+        only_allowed(acc.add_json, data)
+        only_allowed(acc.add, data)
+        only_allowed(acc.snapshot)
+        only_allowed(lambda: acc.error)
+        only_allowed(chunkfold.encode_sse, data)
+        only_allowed(lambda: list(chunkfold.iter_chunks([data] if isinstance(data, bytes) else data)))
+        only_allowed(lambda: list(tap([data])))
+    only_allowed(lambda: SSEDecoder(max_event_size=-1))
+    only_allowed(lambda: ChatCompletionAccumulator(max_event_size=2**70))
+
+
+# --- threads and memory -------------------------------------------------------
+
+
+def test_large_feeds_release_the_interpreter() -> None:
+    body = chunk({"content": "x"}) * 200_000  # ~20 MB
+    ticks = 0
+    stop = threading.Event()
+
+    def count() -> None:
+        nonlocal ticks
+        while not stop.is_set():
+            ticks += 1
+            time.sleep(0)
+
+    counter = threading.Thread(target=count)
+    counter.start()
+    time.sleep(0.01)
+    acc = ChatCompletionAccumulator()
+    before = ticks
+    acc.feed(body)
+    during = ticks - before
+    stop.set()
+    counter.join()
+    assert acc.chunks == 200_000
+    assert during > 10, "the other thread did not run during a 20 MB feed"
+
+
+def test_rss_stays_flat_over_100000_streams() -> None:
+    body = b"".join(chunk({"content": f"t{i}"}) for i in range(8)) + b"data: [DONE]\n\n"
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            acc = ChatCompletionAccumulator()
+            acc.feed(body)
+            acc.finish()
+            decoder = ChunkDecoder()
+            decoder.feed(body)
+            decoder.finish()
+
+    run(10_000)
+    gc.collect()
+    before = rss()
+    run(100_000)
+    gc.collect()
+    assert rss() - before < 8 * MiB
+
+
+def test_msgspec_decoders_are_reentrant_across_threads() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    body = b"".join(chunk({"content": f"t{i}"}) for i in range(50))
+
+    def fold(_: int) -> str | None:
+        acc = ChatCompletionAccumulator()
+        acc.feed(body)
+        return acc.finish().choices[0].message.content
+
+    with ThreadPoolExecutor(16) as pool:
+        results = set(pool.map(fold, range(200)))
+    assert results == {"".join(f"t{i}" for i in range(50))}
+    assert msgspec.json.decode(b"{}") == {}
