@@ -190,7 +190,7 @@ class ChatCompletionAccumulator:
     def _take_events(self) -> list[StreamEvent]:
         if not self._events and self._partial is None:
             return []
-        events = [self._event(*raw) for raw in self._core.take_events()]
+        events = [_event(*raw) for raw in self._core.take_events()]
         if self._partial is not None:
             self._feed_partial(events)
         if not self._events:
@@ -208,15 +208,6 @@ class ChatCompletionAccumulator:
                 with suppress(PartialJSONError):  # not JSON after all: the last good view stays
                     parser.feed(event.delta)
 
-    def _event(
-        self, kind: str, choice: int, tool: int | None, name: str | None, text: str | None
-    ) -> StreamEvent:
-        if kind == "usage":
-            usage = self.usage
-            assert usage is not None
-            return UsageReceived(usage=usage)
-        return _event(kind, choice, tool, name, text)
-
 
 def _event(kind: str, choice: int, tool: int | None, name: str | None, text: str | None) -> StreamEvent:
     if kind == "content":
@@ -229,6 +220,8 @@ def _event(kind: str, choice: int, tool: int | None, name: str | None, text: str
         return ToolArgumentsDelta(choice=choice, index=tool or 0, name=name or "", delta=text or "")
     if kind == "finished":
         return ChoiceFinished(choice=choice, finish_reason=text or "")
+    if kind == "usage":
+        return UsageReceived(usage=_usage_decoder.decode(text or "{}"))
     if kind in ("logprobs", "logprobs_refusal"):
         tokens = _tokens_decoder.decode(text or "[]")
         return LogprobsDelta(choice=choice, refusal=kind == "logprobs_refusal", tokens=tokens)

@@ -57,7 +57,10 @@ fn to_py_event(event: Event) -> PyEvent {
             let tokens = format!("[{}]", String::from_utf8_lossy(&tokens));
             (kind, choice, None, None, Some(tokens))
         }
-        Event::Usage => ("usage", 0, None, None, None),
+        Event::Usage(raw) => {
+            let raw = String::from_utf8_lossy(&raw).into_owned();
+            ("usage", 0, None, None, Some(raw))
+        }
     }
 }
 

@@ -86,7 +86,8 @@ pub enum Event {
         refusal: bool,
         tokens: Vec<u8>,
     },
-    Usage,
+    /// A usage object arrived, as its raw JSON.
+    Usage(Vec<u8>),
 }
 
 /// The fold state: everything the final `ChatCompletion` needs.
@@ -163,7 +164,7 @@ impl Fold {
                     let bytes = payload.get(raw.0..raw.1).unwrap_or_default();
                     self.usage = Some(bytes.to_vec());
                     if let Some(events) = events.as_deref_mut() {
-                        events.push(Event::Usage);
+                        events.push(Event::Usage(bytes.to_vec()));
                     }
                 }
                 Op::Citation(t) => {
