@@ -285,3 +285,31 @@ def test_upstream_error_mid_stream_is_forwarded_and_summarised(proxy: tuple[str,
     assert summary.error is not None
     assert "overloaded" in str(summary.error)
     assert summary.completion.choices[0].message.content
+
+
+def test_middleware_summarises_a_client_that_goes_away(serve: Any) -> None:
+    summaries: list[tuple[StreamSummary, dict[str, Any]]] = []
+
+    async def slow(request: Request) -> StreamingResponse:
+        async def body() -> AsyncIterator[bytes]:
+            for piece in reads(TEXT, 40):
+                await asyncio.sleep(0.02)
+                yield piece
+
+        return StreamingResponse(body(), media_type="text/event-stream")
+
+    app = StreamMeterMiddleware(
+        Starlette(routes=[Route("/v1/chat/completions", slow, methods=["POST"])]),
+        on_complete=lambda s, scope: summaries.append((s, scope)),
+    )
+    base = serve(app)
+    with httpx.stream("POST", f"{base}/v1/chat/completions") as response:
+        for _ in response.iter_raw():
+            break
+    for _ in range(100):
+        if summaries:
+            break
+        time.sleep(0.05)
+    [(summary, _)] = summaries
+    assert summary.status == "cancelled"
+    assert 0 < summary.bytes < len(TEXT)
