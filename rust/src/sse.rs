@@ -348,14 +348,19 @@ impl Scanner {
             }
             return;
         }
-        if self.skipping || line.first() == Some(&b':') {
+        if self.skipping {
+            return;
+        }
+        // Checked before comments too: a carried line cannot know it is one
+        // until it ends, so the limit must not depend on where reads split.
+        if line.len() > self.max_line() {
+            self.too_large(offset, first_error);
+            return;
+        }
+        if line.first() == Some(&b':') {
             return;
         }
         let event_start = *self.event_start.get_or_insert(offset);
-        if line.len() > self.max_line() {
-            self.too_large(event_start, first_error);
-            return;
-        }
         let (name_end, value_start) = field_bounds(line);
         let value = line.get(value_start..).unwrap_or_default();
         match line.get(..name_end).unwrap_or_default() {

@@ -326,3 +326,16 @@ fn feeding_after_finish_fails() {
     assert_eq!(scanner.feed(b"data: x\n\n", |_| {}), Err(Error::Finished));
     assert_eq!(scanner.finish(), Err(Error::Finished));
 }
+
+#[test]
+fn long_comment_lines_hit_the_limit_however_split() {
+    let mut input = b": ".to_vec();
+    input.extend(std::iter::repeat_n(b'x', 200));
+    input.extend_from_slice(b"\ndata: ok\n\n");
+    for cut in 0..=input.len() {
+        let (a, b) = input.split_at(cut);
+        let (events, errors) = feed_pieces(&[a, b], 100);
+        assert_eq!(errors.len(), 1, "cut {cut}");
+        assert_eq!(events, [], "cut {cut}");
+    }
+}
