@@ -1,0 +1,610 @@
+"""``chunkfold bench``: chunkfold against today's tools on the built-in corpus.
+
+For every scenario (:data:`chunkfold.corpus.SCENARIOS`), read pattern
+(:func:`chunkfold.corpus.reads`) and implementation
+(:data:`chunkfold.baselines.IMPLEMENTATIONS`), :func:`run`:
+
+1. runs the implementation once and checks its result against what the corpus
+   recorded (:func:`chunkfold.baselines.check`); a wrong result is reported and
+   never timed;
+2. warms it up, and picks how many calls make one sample last ``min_time``;
+3. takes ``repeat`` samples with :func:`time.perf_counter_ns`, in rounds that
+   time every implementation on that stream in turn (so a burst of load
+   elsewhere on a shared machine slows them alike, and the speed-ups hold),
+   and keeps the median time per call.
+
+As :mod:`timeit` does, the samples follow a full collection and run with the
+garbage collector off (``Settings.gc`` keeps it on): a full collection costs
+what the whole process holds (openai-python's pydantic schemas, for one), so
+it would land at random in whichever implementation triggers it. Reported:
+µs per chunk, MB/s, and each baseline's median ÷ the median of
+``ChatCompletionAccumulator.feed`` from the same run (the speed-up).
+:func:`format_table`, :func:`write_json` and :func:`write_chart` (matplotlib,
+PNG or SVG) present a :class:`Report`.
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib
+import json
+import math
+import os
+import platform
+import shutil
+import statistics
+import struct
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any, TextIO
+
+import chunkfold._core
+from chunkfold import __version__
+from chunkfold.baselines import IMPLEMENTATIONS, Implementation, Reads, ResultMismatch, check
+from chunkfold.corpus import READ_PATTERNS, SCENARIOS, CorpusStream, reads
+
+__all__ = [
+    "REFERENCE",
+    "BenchError",
+    "Measurement",
+    "Progress",
+    "Report",
+    "Settings",
+    "check_chart_path",
+    "describe",
+    "format_table",
+    "machine",
+    "run",
+    "write_chart",
+    "write_json",
+]
+
+#: The implementation every baseline's speed-up is measured against.
+REFERENCE = "feed"
+_CHART_FORMATS = (".png", ".svg")
+_TIMES = "\u00d7"  # the multiplication sign, as in "12x"
+_PATTERN_NAMES = {
+    "event": "one read per event",
+    "1k": "1 KiB reads",
+    "16k": "16 KiB reads",
+    "64k": "64 KiB reads",
+    "random": "random reads (cut events and UTF-8)",
+}
+Run = Callable[[Reads], Any]
+_PACKAGES = ("chunkfold", "msgspec", "openai", "httpx2", "httpx", "httpx-sse", "orjson", "matplotlib")
+
+
+class BenchError(Exception):
+    """A benchmark that cannot run as asked (an unknown name, no matplotlib for ``--chart``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """What to run and how long to time it."""
+
+    scenarios: tuple[str, ...] = tuple(SCENARIOS)
+    patterns: tuple[str, ...] = READ_PATTERNS
+    implementations: tuple[str, ...] = tuple(i.name for i in IMPLEMENTATIONS)
+    repeat: int = 7
+    """Samples per measurement; the median is reported."""
+    warmup: int = 2
+    """Calls before timing, the checked call included."""
+    min_time: float = 0.025
+    """Seconds one sample lasts at least (short calls are repeated within it)."""
+    seed: int = 0
+    gc: bool = False
+    """Keep the garbage collector on while timing. Off by default, as in :mod:`timeit`:
+    a full collection's cost depends on everything else the process holds, not on
+    the implementation being timed."""
+
+    @classmethod
+    def quick(cls) -> Settings:
+        """Every scenario, one read per event and 64 KiB reads, three short samples."""
+        return cls(patterns=("event", "64k"), repeat=3, warmup=1, min_time=0.005)
+
+    def validate(self) -> None:
+        """Raises :class:`BenchError` for unknown names or counts below one."""
+        known = {i.name for i in IMPLEMENTATIONS}
+        for kind, names, valid in (
+            ("scenario", self.scenarios, SCENARIOS.keys()),
+            ("read pattern", self.patterns, READ_PATTERNS),
+            ("implementation", self.implementations, known),
+        ):
+            if not names:
+                raise BenchError(f"no {kind} selected")
+            for name in names:
+                if name not in valid:
+                    raise BenchError(f"unknown {kind} {name!r}; choose from {', '.join(valid)}")
+        if self.repeat < 1 or self.warmup < 1 or self.min_time < 0:
+            raise BenchError("--repeat and --warmup must be at least 1, --min-time at least 0")
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    """One implementation timed on one stream."""
+
+    scenario: str
+    pattern: str
+    implementation: str
+    label: str
+    kind: str
+    baseline: bool
+    bytes: int
+    reads: int
+    chunks: int
+    number: int
+    """Calls per sample."""
+    samples_ns: tuple[float, ...]
+    """Time per call in each sample, in nanoseconds."""
+
+    @property
+    def median_ns(self) -> float:
+        """The median time per call."""
+        return statistics.median(self.samples_ns)
+
+    @property
+    def us_per_chunk(self) -> float:
+        """Microseconds per chunk."""
+        return self.median_ns / 1e3 / self.chunks
+
+    @property
+    def mb_per_s(self) -> float:
+        """Throughput in megabytes (10⁶ bytes) per second."""
+        return self.bytes / self.median_ns * 1e3
+
+    def to_json(self) -> dict[str, Any]:
+        """The measurement with its derived figures, as JSON values."""
+        out = asdict(self)
+        out["samples_ns"] = [round(s, 1) for s in self.samples_ns]
+        out.update(
+            median_ns=round(self.median_ns, 1),
+            us_per_chunk=round(self.us_per_chunk, 4),
+            mb_per_s=round(self.mb_per_s, 2),
+        )
+        return out
+
+
+@dataclass(slots=True)
+class Report:
+    """Everything one run measured."""
+
+    settings: Settings
+    machine: dict[str, Any]
+    measurements: list[Measurement] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+    """Implementations not run, with why (a missing package)."""
+    failures: list[str] = field(default_factory=list)
+    """Results that differed from the corpus's, or runs that raised; none were timed."""
+    seconds: float = 0.0
+
+    def get(self, scenario: str, pattern: str, implementation: str) -> Measurement | None:
+        """The measurement of one cell, if it was taken."""
+        for m in self.measurements:
+            if (m.scenario, m.pattern, m.implementation) == (scenario, pattern, implementation):
+                return m
+        return None
+
+    def speedup(self, scenario: str, pattern: str, baseline: str) -> float | None:
+        """``baseline``'s median ÷ chunkfold accumulate's on one stream."""
+        ours = self.get(scenario, pattern, REFERENCE)
+        theirs = self.get(scenario, pattern, baseline)
+        if ours is None or theirs is None:
+            return None
+        return theirs.median_ns / ours.median_ns
+
+    def baselines(self) -> list[str]:
+        """The baselines measured, in :data:`IMPLEMENTATIONS` order."""
+        measured = {m.implementation for m in self.measurements if m.baseline}
+        return [i.name for i in IMPLEMENTATIONS if i.name in measured]
+
+    def to_json(self) -> dict[str, Any]:
+        """The whole report as JSON values."""
+        speedups = [
+            {"scenario": s, "pattern": p, "baseline": b, "speedup": round(x, 3)}
+            for s in self.settings.scenarios
+            for p in self.settings.patterns
+            for b in self.baselines()
+            if (x := self.speedup(s, p, b)) is not None
+        ]
+        return {
+            "chunkfold": __version__,
+            "reference": REFERENCE,
+            "machine": self.machine,
+            "settings": asdict(self.settings),
+            "seconds": round(self.seconds, 2),
+            "skipped": self.skipped,
+            "failures": self.failures,
+            "results": [m.to_json() for m in self.measurements],
+            "speedups": speedups,
+        }
+
+
+class Progress:
+    """A one-line progress bar on a terminal stream, drawn without dependencies.
+
+    Disabled (it writes nothing) unless ``enabled`` and the stream is a TTY.
+    """
+
+    def __init__(self, total: int, *, stream: TextIO | None = None, enabled: bool = True) -> None:
+        self.total = max(total, 1)
+        self.done = 0
+        self.stream = sys.stderr if stream is None else stream
+        isatty = getattr(self.stream, "isatty", None)
+        self.enabled = enabled and callable(isatty) and bool(isatty())
+        self._started = time.monotonic()
+
+    def update(self, label: str) -> None:
+        """Shows ``label`` as the item now running."""
+        if not self.enabled:
+            return
+        width = shutil.get_terminal_size((80, 20)).columns - 1
+        head = f" {self.done:>{len(str(self.total))}}/{self.total} {time.monotonic() - self._started:4.0f}s "
+        bar = max(10, min(30, width - len(head) - len(label) - 2))
+        filled = bar * self.done // self.total
+        line = f"[{'#' * filled}{'.' * (bar - filled)}]{head}{label}"
+        self.stream.write("\r" + line[:width].ljust(width))
+        self.stream.flush()
+
+    def advance(self) -> None:
+        """Counts one item as done."""
+        self.done += 1
+
+    def close(self) -> None:
+        """Clears the bar's line."""
+        if self.enabled:
+            self.stream.write("\r" + " " * (shutil.get_terminal_size((80, 20)).columns - 1) + "\r")
+            self.stream.flush()
+
+
+def machine() -> dict[str, Any]:
+    """The machine and software a run measured: CPU, Python, package versions, build."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.partition(":")[2].strip()
+                break
+    except OSError:
+        pass
+    versions = {}
+    for package in _PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            continue
+    return {
+        "cpu": cpu,
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "rustc": _rustc_version(),
+        "chunkfold_build": "debug" if _debug_build() else "release",
+        "packages": versions,
+    }
+
+
+def _rustc_version() -> str | None:
+    """``rustc --version`` of the toolchain on PATH (the one ``maturin develop`` uses)."""
+    rustc = shutil.which("rustc")
+    if rustc is None:
+        return None
+    try:
+        done = subprocess.run([rustc, "--version"], capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() or None
+
+
+def _debug_build() -> bool:
+    """Whether the extension has a ``.debug_info`` section, as an unoptimised build has.
+
+    Only the section headers are read: the string also occurs inside the code
+    of a release build (Rust's backtrace support names it).
+    """
+    try:
+        data = Path(chunkfold._core.__file__ or "").read_bytes()
+    except OSError:
+        return False
+    if data[:6] != b"\x7fELF\x02\x01":  # not 64-bit little-endian ELF: cannot tell
+        return False
+    try:
+        (table,) = struct.unpack_from("<Q", data, 0x28)
+        size, count, names_index = struct.unpack_from("<HHH", data, 0x3A)
+        names = struct.unpack_from("<Q", data, table + names_index * size + 0x18)[0]
+        for i in range(count):
+            (name,) = struct.unpack_from("<I", data, table + i * size)
+            start = names + name
+            if data[start : data.index(b"\0", start)] == b".debug_info":
+                return True
+    except (struct.error, ValueError):
+        return False
+    return False
+
+
+def _time(fn: Callable[[Reads], Any], data: Reads, number: int) -> float:
+    clock = time.perf_counter_ns
+    start = clock()
+    for _ in range(number):
+        fn(data)
+    return (clock() - start) / number
+
+
+def _prepare(impl: Implementation, fn: Run, stream: CorpusStream, data: Reads, settings: Settings) -> int:
+    """Runs ``fn`` once and checks its result, warms it up, and returns how many
+    calls make one sample last ``min_time``."""
+    clock = time.perf_counter_ns
+    start = clock()
+    result = fn(data)
+    first = clock() - start
+    check(impl, result, stream)
+    del result
+    estimate = min([first] + [_time(fn, data, 1) for _ in range(settings.warmup - 1)])
+    return max(1, math.ceil(settings.min_time * 1e9 / max(estimate, 1)))
+
+
+def _rounds(
+    timed: list[tuple[Implementation, Run, int]], data: Reads, settings: Settings
+) -> list[list[float]]:
+    """``repeat`` rounds, each taking one sample of every implementation in turn, so
+    that a burst of load elsewhere on the machine slows all of them alike. They run
+    after one full collection, with the collector off unless ``settings.gc``."""
+    samples: list[list[float]] = [[] for _ in timed]
+    gc.collect()
+    enabled = gc.isenabled()
+    if not settings.gc:
+        gc.disable()
+    try:
+        for _ in range(settings.repeat):
+            for own, (_, fn, number) in zip(samples, timed, strict=True):
+                own.append(_time(fn, data, number))
+    finally:
+        if enabled:
+            gc.enable()
+    return samples
+
+
+def _measure_stream(
+    loaded: list[tuple[Implementation, Run]],
+    stream: CorpusStream,
+    pattern: str,
+    report: Report,
+    progress: Progress | None,
+) -> None:
+    """Checks and prepares every implementation on one stream, then times them in rounds."""
+    settings = report.settings
+    data = reads(stream.body, pattern, seed=settings.seed)
+    timed: list[tuple[Implementation, Run, int]] = []
+    for impl, fn in loaded:
+        if progress is not None:
+            progress.update(f"{stream.name}/{pattern}: checking {impl.name}")
+        try:
+            timed.append((impl, fn, _prepare(impl, fn, stream, data, settings)))
+        except ResultMismatch as exc:
+            report.failures.append(f"{pattern} reads: {exc}")
+        except Exception as exc:
+            report.failures.append(f"{impl.name} on {stream.name}/{pattern} raised {exc!r}")
+        if progress is not None:
+            progress.advance()
+    if progress is not None:
+        progress.update(f"{stream.name}/{pattern}: timing {len(timed)} in {settings.repeat} rounds")
+    for (impl, _, number), samples in zip(timed, _rounds(timed, data, settings), strict=True):
+        report.measurements.append(
+            Measurement(
+                scenario=stream.name,
+                pattern=pattern,
+                implementation=impl.name,
+                label=impl.label,
+                kind=impl.kind,
+                baseline=impl.baseline,
+                bytes=len(stream.body),
+                reads=len(data),
+                chunks=stream.expected.chunks,
+                number=number,
+                samples_ns=tuple(samples),
+            )
+        )
+    if progress is not None:
+        progress.advance()
+
+
+def run(settings: Settings, *, progress: Progress | None = None) -> Report:
+    """Checks and times every selected implementation on every selected stream.
+
+    Baselines whose packages are missing are skipped and listed in
+    :attr:`Report.skipped`; a result that differs from the corpus's is listed
+    in :attr:`Report.failures` and not timed.
+    """
+    settings.validate()
+    started = time.monotonic()
+    report = Report(settings=settings, machine=machine())
+    wanted = set(settings.implementations) | {REFERENCE}
+    loaded: list[tuple[Implementation, Run]] = []
+    for impl in IMPLEMENTATIONS:
+        if impl.name not in wanted:
+            continue
+        try:
+            loaded.append((impl, impl.load()))
+        except ImportError as exc:
+            if not impl.baseline:
+                raise
+            report.skipped[impl.name] = str(exc)
+    if progress is not None:
+        progress.total = max(len(settings.scenarios) * len(settings.patterns) * (len(loaded) + 1), 1)
+    for name in settings.scenarios:
+        stream = SCENARIOS[name].stream(settings.seed)
+        for pattern in settings.patterns:
+            _measure_stream(loaded, stream, pattern, report, progress)
+    if progress is not None:
+        progress.close()
+    report.seconds = time.monotonic() - started
+    return report
+
+
+# --- presenting a report -------------------------------------------------------------
+
+
+def _us(value: float) -> str:
+    if value >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.3g}" if value >= 1 else f"{value:.2g}" if value < 0.1 else f"{value:.3f}".rstrip("0")
+
+
+def _ratio(value: float) -> str:
+    return f"{value:.2g}{_TIMES}" if value < 10 else f"{value:,.0f}{_TIMES}"
+
+
+def _column(name: str) -> str:
+    return {"feed": "accumulate", "sse": "SSEDecoder", "chunks": "ChunkDecoder"}.get(name, name)
+
+
+def format_table(report: Report, *, markdown: bool = False) -> str:
+    """The results as a table: one row per stream, µs per chunk in every cell, with
+    MB/s for chunkfold accumulate and the speed-up over it for each baseline.
+
+    A last row gives each baseline's geometric-mean speed-up.
+    """
+    settings = report.settings
+    ours = [
+        i
+        for i in IMPLEMENTATIONS
+        if not i.baseline and any(m.implementation == i.name for m in report.measurements)
+    ]
+    ours.sort(key=lambda i: i.name != REFERENCE)
+    baselines = report.baselines()
+    header = ["stream", "chunks", "MB/s", *(_column(i.name) for i in ours), *baselines]
+    rows: list[list[str]] = []
+    ratios: dict[str, list[float]] = {b: [] for b in baselines}
+    for scenario in settings.scenarios:
+        for pattern in settings.patterns:
+            reference = report.get(scenario, pattern, REFERENCE)
+            if reference is None:
+                continue
+            row = [f"{scenario}, {pattern}", f"{reference.chunks:,}", f"{reference.mb_per_s:,.0f}"]
+            for impl in ours:
+                m = report.get(scenario, pattern, impl.name)
+                row.append("-" if m is None else _us(m.us_per_chunk))
+            for baseline in baselines:
+                m = report.get(scenario, pattern, baseline)
+                x = report.speedup(scenario, pattern, baseline)
+                if m is None or x is None:
+                    row.append("-")
+                    continue
+                ratios[baseline].append(x)
+                row.append(f"{_us(m.us_per_chunk)} ({_ratio(x)})")
+            rows.append(row)
+    if rows and baselines:
+        geomeans = [_ratio(statistics.geometric_mean(r)) if r else "-" for r in ratios.values()]
+        rows.append(["geometric mean", "", "", *([""] * len(ours)), *geomeans])
+    return _render(header, rows, markdown=markdown)
+
+
+def _render(header: list[str], rows: list[list[str]], *, markdown: bool) -> str:
+    if markdown:
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(row) + " |" for row in rows]
+        return "\n".join(lines)
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: Sequence[str]) -> str:
+        first = cells[0].ljust(widths[0])
+        return "  ".join([first, *(c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True))]).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join([line(header), rule, *(line(r) for r in rows)])
+
+
+def describe(report: Report) -> str:
+    """What the table's columns mean, the settings, and what was skipped."""
+    s = report.settings
+    info = report.machine
+    lines = [
+        "µs per chunk, median of "
+        f"{s.repeat} samples of at least {s.min_time * 1e3:g} ms (garbage collector "
+        f"{'on' if s.gc else 'off'}); (N{_TIMES}) = that baseline's time ÷ "
+        "chunkfold accumulate's; MB/s is chunkfold accumulate's throughput.",
+        f"{info['cpu']}, {info['cpus']} CPUs, {info['python']}, chunkfold {__version__} "
+        f"({info['chunkfold_build']} build), {report.seconds:.0f} s.",
+    ]
+    if info["chunkfold_build"] == "debug":
+        lines.append("warning: chunkfold._core is a debug build; run `maturin develop --release`.")
+    measured = {m.implementation for m in report.measurements}
+    lines += [f"  {_column(i.name):>12}: {i.description}" for i in IMPLEMENTATIONS if i.name in measured]
+    lines += [f"skipped {name}: {why}" for name, why in report.skipped.items()]
+    return "\n".join(lines)
+
+
+def write_json(report: Report, path: str | Path) -> None:
+    """Writes :meth:`Report.to_json` to ``path``."""
+    Path(path).write_text(json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n")
+
+
+def _pyplot() -> Any:
+    try:
+        matplotlib = importlib.import_module("matplotlib")
+    except ImportError as exc:
+        raise BenchError("--chart needs matplotlib: pip install matplotlib (or 'chunkfold[bench]')") from exc
+    matplotlib.use("Agg")
+    return importlib.import_module("matplotlib.pyplot")
+
+
+def check_chart_path(path: str | Path) -> None:
+    """Raises :class:`BenchError` before a run if ``path`` cannot be charted:
+    a suffix other than ``.png`` or ``.svg``, or no matplotlib."""
+    if Path(path).suffix.lower() not in _CHART_FORMATS:
+        raise BenchError(f"--chart writes {' or '.join(_CHART_FORMATS)} files, not {str(path)!r}")
+    _pyplot()
+
+
+def write_chart(report: Report, path: str | Path) -> None:
+    """Draws µs per chunk (log scale, each bar labelled) for chunkfold accumulate,
+    ``ChunkDecoder`` and every baseline, grouped by scenario, one panel per read pattern."""
+    check_chart_path(path)
+    plt = _pyplot()
+    plt.rcParams["svg.hashsalt"] = "chunkfold-bench"
+    s = report.settings
+    measured = {m.implementation for m in report.measurements}
+    shown = [i for i in IMPLEMENTATIONS if i.kind != "sse" and i.name in measured]
+    shown.sort(key=lambda i: (i.baseline, i.name != REFERENCE))
+    patterns = [p for p in s.patterns if any(m.pattern == p for m in report.measurements)]
+    if not patterns or not shown:
+        raise BenchError("nothing was measured, so there is no chart to draw")
+    values = [m.us_per_chunk for m in report.measurements if m.kind != "sse"]
+    bottom = 10 ** math.floor(math.log10(min(values) / 2))
+    top = 10 ** math.ceil(math.log10(max(values) * 4))
+    colours = {"feed": "#d9480f", "chunks": "#f59f00", "openai": "#1c7ed6", "httpx-sse": "#74c0fc"}
+    colours |= {"msgspec": "#495057", "orjson": "#adb5bd"}
+    height = 1.3 + 2.9 * len(patterns)
+    fig, axes = plt.subplots(len(patterns), 1, figsize=(11, height), sharex=True, squeeze=False)
+    width = 0.84 / len(shown)
+    for ax, pattern in zip(axes[:, 0], patterns, strict=True):
+        for k, impl in enumerate(shown):
+            xs, ys = [], []
+            for x, scenario in enumerate(s.scenarios):
+                m = report.get(scenario, pattern, impl.name)
+                if m is not None:
+                    xs.append(x - 0.42 + width * (k + 0.5))
+                    ys.append(m.us_per_chunk)
+            bars = ax.bar(xs, ys, width, label=impl.label, color=colours.get(impl.name))
+            ax.bar_label(bars, [_us(y) for y in ys], rotation=90, padding=2, fontsize=6.5)
+        ax.set_yscale("log")
+        ax.set_ylim(bottom, top)
+        ax.set_title(_PATTERN_NAMES.get(pattern, pattern), loc="left", fontsize=10)
+        ax.set_ylabel("µs per chunk")
+        ax.grid(axis="y", which="major", alpha=0.3)
+    axes[-1, 0].set_xticks(range(len(s.scenarios)), s.scenarios)
+    axes[0, 0].legend(ncol=3, fontsize=8, loc="lower left", bbox_to_anchor=(0, 1.1), frameon=False)
+    info = report.machine
+    fig.suptitle(
+        f"chunkfold bench: µs per chunk, log scale, lower is better (median of {s.repeat}); "
+        f"{info['cpu']}, {info['cpus']} CPUs, {info['python']}",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    metadata = {"Date": None} if Path(path).suffix.lower() == ".svg" else {}
+    fig.savefig(path, metadata=metadata)
+    plt.close(fig)
