@@ -30,8 +30,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent.parent / "examples"))
 import load
 
-SMOKE = {"counts": [20], "tokens": 50, "rate": 0, "repeat": 1, "sequential": 300, "every": 100}
-FULL = {"counts": [200, 1000], "tokens": 50, "rate": 5, "repeat": 3, "sequential": 10_000}
+SMOKE = load.Settings(streams=(20,), tokens=50, rate=0, repeat=1, sequential=300, every=100)
+FULL = load.Settings(streams=(200, 1000), tokens=50, rate=5, repeat=3, sequential=10_000)
 #: Smoke runs: how much the tap proxy's resident set may grow over its sequential streams.
 SMOKE_RSS_GROWTH = 2 * 2**20
 
@@ -71,8 +71,8 @@ def test_gateway_load(benchmark: Any) -> None:
     full = not benchmark.disabled
     config = FULL if full else SMOKE
     benchmark.group = "gateway-load"
-    results = benchmark.pedantic(load.run, kwargs=config, rounds=1, iterations=1)
-    check(results, config["tokens"])
+    results = benchmark.pedantic(load.run, args=(config,), rounds=1, iterations=1)
+    check(results, config.tokens)
     info = benchmark.extra_info
     info.update(results["settings"])
     for r in results["load"]:

@@ -4,40 +4,38 @@ and a LiteLLM-style path, under hundreds of concurrent streams.
     python examples/load.py --streams 200 1000 --tokens 50 --rate 5 --repeat 3 --sequential 10000
 
 The mock upstream (``examples/mock_upstream.py``) and three proxies run as
-separate uvicorn processes on 127.0.0.1, so each proxy's CPU time is read on
-its own, from ``/proc/<pid>/stat``:
+uvicorn processes on 127.0.0.1, so that each proxy's CPU time can be read on
+its own from ``/proc/<pid>/stat``:
 
-* ``plain``: the proxy of ``examples/gateway.py`` without ``tap``: the
-  upstream's reads go to the client as they are;
+* ``plain``: the proxy of ``examples/gateway.py`` without ``tap``;
 * ``tap``: ``examples/gateway.create_app`` itself;
 * ``litellm``: the same forwarding, but each chunk is parsed (``json.loads``),
   validated into openai's pydantic ``ChatCompletionChunk`` and serialised
-  again with ``model_dump_json()``, as LiteLLM's proxy does per chunk (a lower
-  bound: LiteLLM also runs the openai SDK's SSE decoder and its own wrapper).
+  again (``model_dump_json()``), as LiteLLM's proxy does; a lower bound, as
+  LiteLLM also runs the openai SDK's SSE decoder and its own stream wrapper.
 
-This process drives N concurrent streams through each proxy in turn with one
-``httpx.AsyncClient``, each ``--tokens`` content tokens at ``--rate`` tokens/s
-(0: unpaced), and reads every byte. The client asks for usage, so all three
-proxies forward the same bytes. Per proxy it reports CPU seconds per 1,000
-chunks received and the ratio to ``plain`` (medians of ``--repeat`` rounds,
-run in rotating order), and for ``tap`` checks that ``GET /v1/usage`` metered
-every token the mock sent (each round has its own API key). ``--sequential N``
-then sends N streams one after another through ``tap`` and samples its
-resident set (``VmRSS``) every ``--every`` streams.
+This process drives N concurrent streams through one proxy at a time (all at
+once with ``--together``), each of ``--tokens`` content tokens at ``--rate``
+tokens/s, reads every byte and counts the chunks. The client asks for usage,
+so all three proxies forward the same bytes. The table gives each proxy's CPU
+seconds per 1,000 chunks and the ratio to ``plain``: medians of ``--repeat``
+rounds, run in rotating order. Each round of ``tap`` must have metered, in
+``GET /v1/usage`` under its own API key, every token the mock sent.
+``--sequential N`` then sends N streams one after another through ``tap`` and
+samples its resident set (``VmRSS``) every ``--every`` streams.
 
-Keep ``streams x rate`` well below what the machine carries. A process short
-of CPU receives several chunks per read and its per-read costs are shared, so
-CPU per chunk falls, and a proxy that reads fewer, larger reads looks cheaper
-than it is. The ``reads/chunk`` column (as the client saw them) should stay
-near 1.
+Keep ``streams x rate`` well below what the machine carries: a process short of
+CPU gets several chunks per read and shares its per-read costs among them, so
+its CPU per chunk falls. The ``reads/chunk`` column (as the client saw them)
+should stay near 1.
 
-Two settings of the example proxy are changed, for all three proxies alike.
-Its upstream ``httpx.AsyncClient`` has httpx's default of 100 connections, so
-past 100 concurrent streams the rest wait for one and fail after the 60 s pool
+Two settings of the example proxy are changed, for all three proxies alike:
+its upstream ``httpx.AsyncClient`` has httpx's default of 100 connections, so
+past 100 concurrent streams the rest queue and fail after the 60 s pool
 timeout; here ``max_connections`` is the largest stream count (``--pool 0``
-keeps the default). And the example appends every ``StreamSummary`` to
-``app.state.summaries`` for the life of the process; here it keeps the last
-100 (``--keep-summaries`` keeps them all).
+keeps 100). And the example appends every ``StreamSummary`` to
+``app.state.summaries`` for the life of the process; here it keeps the last 100
+(``--keep-summaries`` keeps them all).
 """
 
 from __future__ import annotations
@@ -50,13 +48,15 @@ import functools
 import json
 import os
 import select
+import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -70,16 +70,16 @@ VARIANTS = ("plain", "tap", "litellm")
 HOST = "127.0.0.1"
 MODEL = "mock-chat"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-#: Tokens a stream in the unmeasured round that precedes each stream count: it imports what
-#: is imported late, opens the upstream connections and grows the heaps to the load.
+#: Tokens a stream in the unmeasured round before each stream count: it imports what is
+#: imported late, opens the upstream connections and grows the heaps to the load.
 WARMUP_TOKENS = 5
-#: ``--sequential``: the most the resident set may grow after the first sample.
+#: ``--sequential``: how much the resident set may grow after the first ``--every`` streams.
 RSS_TOLERANCE = 0.10
 UPSTREAM_TIMEOUT = httpx.Timeout(60.0, connect=5.0)  # the example's
-#: Streams per client: httpcore's pool spends O(open connections) on every request
-#: it starts or ends, so one client for 1,000 streams would be the bottleneck.
+#: Streams per client: httpcore's pool spends O(open connections) on every request it
+#: starts or ends, so one client for 1,000 streams would be the slowest part of the test.
 PER_CLIENT = 100
-#: New streams a second, at most, for paced runs.
+#: Paced runs start at most this many streams a second.
 RAMP = 250
 
 
@@ -228,12 +228,24 @@ class Server:
                 self.process.wait()
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: a SIGTERM when the process that started it ends, however
+    it ends (``finally`` does not run on SIGKILL)."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 def _start(variant: str, logs: Path, cpus: set[int], *args: str) -> Server:
     log = logs / f"{variant}.log"
     with log.open("wb") as stderr:
         command = [sys.executable, __file__, "--serve", variant, *args]
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr)
-    os.sched_setaffinity(process.pid, cpus)
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=stderr, preexec_fn=_die_with_parent
+        )
+    with contextlib.suppress(OSError):  # pinning is only for steadier figures
+        os.sched_setaffinity(process.pid, cpus)
     return Server(variant, process, log)
 
 
@@ -243,10 +255,9 @@ def servers(
 ) -> Iterator[dict[str, Server]]:
     """The mock upstream (``"mock"``) and the proxies, stopped on exit however it comes.
 
-    With two CPUs or more, the proxies get the last one to themselves (one runs
-    at a time) and the mock and this process (the client) share the others: a
-    proxy's CPU time then does not depend on how the scheduler happened to mix
-    it with the other two.
+    With two CPUs or more, the proxies get the last one to themselves and the
+    mock and this process (the client) share the others: a proxy's CPU time then
+    does not depend on how the scheduler happened to mix it with the other two.
     """
     cpus = sorted(os.sched_getaffinity(0))
     own, proxies = (set(cpus[:-1]), {cpus[-1]}) if len(cpus) > 1 else (set(cpus), set(cpus))
@@ -317,7 +328,7 @@ async def _stream(
     chunks = received.count(b"\n\n") - received.endswith(b"data: [DONE]\n\n")
     tally.chunks += chunks
     tally.reads += len(pieces)
-    # role, the tokens, finish_reason, usage
+    # the role, the tokens, finish_reason, usage
     tally.wrong += chunks != tokens + 3 or (exact and received != expected_body(tokens))
 
 
@@ -325,14 +336,13 @@ async def drive(
     url: str, variant: str, *, streams: int, tokens: int, rate: float, key: str, per_client: int = PER_CLIENT
 ) -> Tally:
     """Runs ``streams`` concurrent streams through the proxy at ``url``, ``per_client``
-    streams to an ``httpx.AsyncClient`` (0: one client for all).
+    of them to an ``httpx.AsyncClient`` (0: one client for all).
 
-    Their starts are spread evenly over one token's interval, or longer at
-    ``RAMP`` streams a second. Started together, paced streams would send their
-    chunks in bursts, all in the same instant, and how many chunks a burst lets
-    each read and loop iteration share would decide the CPU per chunk; and a
-    proxy given more new streams a second than its upstream pool can open hits
-    the example's 5 s connect timeout.
+    Paced streams start spread over one token's interval, or at ``RAMP`` a
+    second if that is longer. Started at once, they would send their chunks in
+    bursts, and how many chunks a burst let a read or a loop iteration share
+    would decide the CPU per chunk; and a proxy given more new streams a second
+    than its upstream pool can open runs into the example's 5 s connect timeout.
     """
     tally = Tally()
     request = _request(tokens, rate, key)
@@ -352,23 +362,28 @@ async def drive(
     return tally
 
 
-async def drive_sequential(
-    url: str, *, count: int, tokens: int, key: str, every: int, sample: Callable[[int], None]
-) -> Tally:
-    """Sends ``count`` unpaced streams one after another; ``sample(done)`` before the first
-    and every ``every``."""
-    tally = Tally()
-    request = _request(tokens, 0, key)
-    async with httpx.AsyncClient(base_url=url, timeout=httpx.Timeout(60.0)) as client:
-        sample(0)
-        for done in range(1, count + 1):
-            await _stream(client, request, True, tally)
-            if done % every == 0 or done == count:
-                sample(done)
-    return tally
-
-
 # --- the runs ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What to run: the command line's options."""
+
+    streams: tuple[int, ...] = (200, 1000)
+    """The concurrent stream counts."""
+    tokens: int = 50
+    rate: float = 5.0
+    """Tokens a second in each stream (0: unpaced)."""
+    variants: tuple[str, ...] = VARIANTS
+    repeat: int = 3
+    together: bool = False
+    per_client: int = PER_CLIENT
+    sequential: int = 0
+    sequential_tokens: int = 50
+    every: int = 1000
+    pool: int | None = None
+    """The proxies' upstream ``max_connections``: by default the largest count; 0 for httpx's 100."""
+    keep_summaries: bool = False
 
 
 @dataclass
@@ -383,17 +398,19 @@ class Round:
     proxy_cpu_s: float
     upstream_cpu_s: float
     client_cpu_s: float
+    other_cpu_s: float
+    """CPU time everything else on the machine used meanwhile: any makes the figures noisier."""
     wrong: int
     errors: dict[str, int]
     sent_tokens: int
-    """Content tokens the mock sent in streams that did not fail."""
+    """Content tokens the mock sent in the streams that did not fail."""
     metered_tokens: int | None
     """``tap`` only: the completion tokens ``GET /v1/usage`` has for the round's key."""
 
 
 @dataclass
 class Row:
-    """One variant under one stream count: medians of its rounds."""
+    """One variant under one stream count: the medians of its rounds."""
 
     variant: str
     streams: int
@@ -411,11 +428,6 @@ class Row:
     """``"ok"``, or what went wrong."""
 
 
-def _median(values: Sequence[float]) -> float:
-    ordered, middle = sorted(values), len(values) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-
-
 def _row(rounds: list[Round], plain: Row | None) -> Row:
     per_1k = [r.proxy_cpu_s / r.chunks * 1000 if r.chunks else 0.0 for r in rounds]
     problems = [f"{n} {name}" for r in rounds for name, n in r.errors.items()]
@@ -427,14 +439,14 @@ def _row(rounds: list[Round], plain: Row | None) -> Row:
     ]
     if len({r.chunks for r in rounds}) > 1:
         problems.append(f"chunks differ between rounds: {sorted({r.chunks for r in rounds})}")
-    median, chunks = _median(per_1k), sum(r.chunks for r in rounds)
+    median, chunks = statistics.median(per_1k), sum(r.chunks for r in rounds)
     return Row(
         variant=rounds[0].variant,
         streams=rounds[0].streams,
         rounds=len(rounds),
         chunks=rounds[0].chunks,
-        wall_s=round(_median([r.wall_s for r in rounds]), 2),
-        proxy_cpu_s=round(_median([r.proxy_cpu_s for r in rounds]), 2),
+        wall_s=round(statistics.median(r.wall_s for r in rounds), 2),
+        proxy_cpu_s=round(statistics.median(r.proxy_cpu_s for r in rounds), 2),
         cpu_s_per_1k_chunks=median,
         spread=(min(per_1k), max(per_1k)),
         vs_plain=round(median / plain.cpu_s_per_1k_chunks, 3) if plain else None,
@@ -451,32 +463,38 @@ def _key() -> str:
     return f"sk-load-{os.getpid() % 1000:03d}{next(_keys):06d}"
 
 
+def _busy_cpu() -> float:
+    """CPU seconds the whole machine has been busy (``/proc/stat``)."""
+    user, nice, system, _idle, _iowait, irq, softirq = Path("/proc/stat").read_text().split()[1:8]
+    return sum(int(t) for t in (user, nice, system, irq, softirq)) / CLOCK_TICKS
+
+
 def _metered(server: Server, key: str) -> int:
     totals = httpx.get(f"{server.url}/v1/usage", timeout=10).json()
     return int(totals.get(key[-6:], {}).get("completion_tokens", 0))
 
 
 def _rounds(
-    procs: dict[str, Server], group: Sequence[str], streams: int, tokens: int, rate: float, per_client: int
+    procs: dict[str, Server], group: Sequence[str], streams: int, tokens: int, s: Settings
 ) -> list[Round]:
     """Drives ``streams`` streams through each proxy of ``group``, all at the same time."""
     keys = [_key() for _ in group]
 
     async def drive_all() -> list[Tally]:
-        return await asyncio.gather(
-            *(
-                drive(
-                    procs[v].url, v, streams=streams, tokens=tokens, rate=rate, key=key, per_client=per_client
-                )
-                for v, key in zip(group, keys, strict=True)
+        runs = (
+            drive(
+                procs[v].url, v, streams=streams, tokens=tokens, rate=s.rate, key=k, per_client=s.per_client
             )
+            for v, k in zip(group, keys, strict=True)
         )
+        return await asyncio.gather(*runs)
 
-    cpu = {v: procs[v].cpu() for v in [*group, "mock"]}
-    client, wall = time.process_time(), time.perf_counter()
+    cpu = {v: server.cpu() for v, server in procs.items()}
+    client, wall, busy = time.process_time(), time.perf_counter(), _busy_cpu()
     tallies = asyncio.run(drive_all())
     wall, client = time.perf_counter() - wall, time.process_time() - client
     cpu = {v: round(procs[v].cpu() - before, 3) for v, before in cpu.items()}
+    other = round(_busy_cpu() - busy - sum(cpu.values()) - client, 2)
     return [
         Round(
             variant=variant,
@@ -487,6 +505,7 @@ def _rounds(
             proxy_cpu_s=cpu[variant],
             upstream_cpu_s=cpu["mock"],
             client_cpu_s=round(client, 3),
+            other_cpu_s=other,
             wrong=tally.wrong,
             errors=dict(tally.errors),
             sent_tokens=(streams - sum(tally.errors.values())) * tokens,
@@ -496,38 +515,28 @@ def _rounds(
     ]
 
 
-def run_load(
-    procs: dict[str, Server],
-    variants: Sequence[str],
-    counts: Sequence[int],
-    *,
-    tokens: int,
-    rate: float,
-    repeat: int = 1,
-    together: bool = False,
-    per_client: int = PER_CLIENT,
-) -> tuple[list[Row], list[Round]]:
-    """Each stream count through each variant, ``repeat`` times.
+def run_load(procs: dict[str, Server], s: Settings) -> tuple[list[Row], list[Round]]:
+    """Each stream count through each variant, ``s.repeat`` times.
 
     One variant at a time, in rotating order so that none always runs first; or
-    with ``together``, all variants at once, so that each round meets them all
-    with the machine in the same state (upstream and client CPU are then shared).
-    Each count starts with an unmeasured round of short streams (``WARMUP_TOKENS``).
+    (``s.together``) all at once, so that every round meets them all with the
+    machine in the same state, but sharing it. Each count starts with an
+    unmeasured round of ``WARMUP_TOKENS`` tokens a stream.
     """
-    groups = [list(variants)] if together else [[v] for v in variants]
+    groups = [list(s.variants)] if s.together else [[v] for v in s.variants]
     rows: list[Row] = []
     rounds: list[Round] = []
-    for streams in counts:
+    for streams in s.streams:
         for group in groups:
-            _rounds(procs, group, streams, WARMUP_TOKENS, rate, per_client)
-        done: dict[str, list[Round]] = {v: [] for v in variants}
-        for i in range(repeat):
+            _rounds(procs, group, streams, WARMUP_TOKENS, s)
+        done: dict[str, list[Round]] = {v: [] for v in s.variants}
+        for i in range(s.repeat):
             for group in [*groups[i % len(groups) :], *groups[: i % len(groups)]]:
-                for result in _rounds(procs, group, streams, tokens, rate, per_client):
+                for result in _rounds(procs, group, streams, s.tokens, s):
                     done[result.variant].append(result)
         plain = _row(done["plain"], None) if "plain" in done else None
-        rows += [_row(done[v], plain) for v in variants]
-        rounds += [r for v in variants for r in done[v]]
+        rows += [_row(done[v], plain) for v in s.variants]
+        rounds += [r for v in s.variants for r in done[v]]
     return rows, rounds
 
 
@@ -539,7 +548,7 @@ class Memory:
     tokens: int
     every: int
     rss_bytes: list[tuple[int, int]]
-    """``(streams done, VmRSS)``; the first sample is after the warm-up only."""
+    """``(streams done, VmRSS)`` pairs, from before the first stream."""
     growth: float
     """The last sample over the one after the first ``every`` streams, minus one."""
     flat: bool
@@ -549,25 +558,29 @@ class Memory:
     metered_tokens: int
 
 
-def run_sequential(proxy: Server, *, count: int, tokens: int, every: int = 1000) -> Memory:
-    """``count`` sequential streams through the tap proxy, sampling its VmRSS every ``every``."""
+def run_sequential(proxy: Server, s: Settings) -> Memory:
+    """``s.sequential`` unpaced streams one after another through the tap proxy, sampling
+    its VmRSS every ``s.every``."""
     samples: list[tuple[int, int]] = []
-    key = _key()
-    start = time.perf_counter()
+    tally, key, start = Tally(), _key(), time.perf_counter()
 
-    def sample(done: int) -> None:
-        samples.append((done, proxy.rss()))
+    async def drive_sequential() -> None:
+        request = _request(s.sequential_tokens, 0, key)
+        async with httpx.AsyncClient(base_url=proxy.url, timeout=httpx.Timeout(60.0)) as client:
+            samples.append((0, proxy.rss()))
+            for done in range(1, s.sequential + 1):
+                await _stream(client, request, True, tally)
+                if done % s.every == 0 or done == s.sequential:
+                    samples.append((done, proxy.rss()))
 
-    tally = asyncio.run(
-        drive_sequential(proxy.url, count=count, tokens=tokens, key=key, every=every, sample=sample)
-    )
+    asyncio.run(drive_sequential())
     wall = time.perf_counter() - start
     reference = samples[1][1] if len(samples) > 2 else samples[0][1]
     growth = samples[-1][1] / reference - 1
     return Memory(
-        streams=count,
-        tokens=tokens,
-        every=every,
+        streams=s.sequential,
+        tokens=s.sequential_tokens,
+        every=s.every,
         rss_bytes=samples,
         growth=round(growth, 4),
         flat=growth < RSS_TOLERANCE,
@@ -578,54 +591,27 @@ def run_sequential(proxy: Server, *, count: int, tokens: int, every: int = 1000)
     )
 
 
-def run(
-    *,
-    counts: Sequence[int],
-    tokens: int,
-    rate: float,
-    variants: Sequence[str] = VARIANTS,
-    repeat: int = 1,
-    together: bool = False,
-    per_client: int = PER_CLIENT,
-    sequential: int = 0,
-    sequential_tokens: int = 50,
-    every: int = 1000,
-    pool: int | None = None,
-    keep_summaries: bool = False,
-    logs: Path | None = None,
-) -> dict[str, Any]:
+def run(s: Settings, *, logs: Path | None = None) -> dict[str, Any]:
     """Starts the servers, runs the load and then the sequential streams, stops the servers.
 
-    ``pool`` is each proxy's upstream ``max_connections`` (default: the largest
-    count; 0: httpx's 100). Returns plain data: ``settings``, ``load`` (a
-    :class:`Row` per variant and count), ``rounds``, ``memory`` and what each
-    server wrote to stderr.
+    Returns plain data: ``settings``, ``load`` (a :class:`Row` per count and
+    variant), ``rounds``, ``memory`` and what each server wrote to stderr.
+    ``logs`` keeps the servers' stderr there.
     """
-    if sequential and "tap" not in variants:
+    if s.sequential and "tap" not in s.variants:
         raise ValueError("the sequential streams go through the tap proxy")
-    pool = max([*counts, 100]) if pool is None else pool
+    pool = max([*s.streams, 100]) if s.pool is None else s.pool
     with contextlib.ExitStack() as stack:
         if logs is None:
             logs = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="chunkfold-load-")))
-        procs = stack.enter_context(servers(variants, pool=pool, keep_summaries=keep_summaries, logs=logs))
-        rows, rounds = run_load(
-            procs,
-            variants,
-            counts,
-            tokens=tokens,
-            rate=rate,
-            repeat=repeat,
-            together=together,
-            per_client=per_client,
+        procs = stack.enter_context(
+            servers(s.variants, pool=pool, keep_summaries=s.keep_summaries, logs=logs)
         )
-        memory = None
-        if sequential:
-            memory = run_sequential(procs["tap"], count=sequential, tokens=sequential_tokens, every=every)
+        rows, rounds = run_load(procs, s)
+        memory = run_sequential(procs["tap"], s) if s.sequential else None
         stderr = {name: server.stderr()[-20:] for name, server in procs.items() if server.stderr()}
-    settings = {"tokens": tokens, "rate": rate, "repeat": repeat, "together": together}
-    settings.update(per_client=per_client, pool=pool, keep_summaries=keep_summaries, cpus=os.cpu_count())
     return {
-        "settings": settings,
+        "settings": {**asdict(s), "pool": pool, "cpus": os.cpu_count()},
         "load": [asdict(r) for r in rows],
         "rounds": [asdict(r) for r in rounds],
         "memory": asdict(memory) if memory else None,
@@ -655,22 +641,23 @@ def table(results: dict[str, Any]) -> str:
             )
         s = results["settings"]
         together = "all proxies at once" if s["together"] else "one proxy at a time"
+        other = max(r["other_cpu_s"] / r["wall_s"] for r in results["rounds"])
         lines.append(
             f"medians of {s['repeat']} rounds, {together}, of {s['tokens']} tokens a stream at "
-            f"{s['rate']:g} tokens/s; chunks, wall and CPU time are per round"
+            f"{s['rate']:g} tokens/s; chunks, wall and CPU time are per round; other processes "
+            f"kept up to {other:.2f} of the {s['cpus']} CPUs busy during a round"
         )
     memory = results["memory"]
     if memory:
         mib = ", ".join(f"{done}: {rss / 2**20:.1f}" for done, rss in memory["rss_bytes"])
-        verdict = "flat" if memory["flat"] else "NOT flat"
         lines += [
             "",
             f"tap proxy VmRSS in MiB after N of {memory['streams']} sequential streams of "
             f"{memory['tokens']} tokens ({memory['wall_s']:.0f} s): {mib}",
-            f"growth after the first {memory['every']}: {memory['growth']:+.1%} ({verdict}: limit "
-            f"{RSS_TOLERANCE:.0%}); metered {memory['metered_tokens']} of "
-            f"{memory['streams'] * memory['tokens']} tokens; errors: {memory['errors'] or 'none'}; "
-            f"streams wrong: {memory['wrong']}",
+            f"growth after the first {memory['every']}: {memory['growth']:+.1%} "
+            f"({'flat' if memory['flat'] else 'NOT flat'}: limit {RSS_TOLERANCE:.0%}); metered "
+            f"{memory['metered_tokens']} of {memory['streams'] * memory['tokens']} tokens; "
+            f"errors: {memory['errors'] or 'none'}; streams wrong: {memory['wrong']}",
         ]
     for name, errors in results["server_stderr"].items():
         lines += ["", f"{name} wrote to stderr (last lines):", *(f"  {e}" for e in errors)]
@@ -681,18 +668,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    add = parser.add_argument
-    add("--streams", type=int, nargs="*", default=[200, 1000], help="concurrent stream counts")
-    add("--tokens", type=int, default=50, help="content tokens per stream")
-    add("--rate", type=float, default=5.0, help="tokens per second per stream (0: unpaced)")
-    add("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
-    add("--repeat", type=int, default=3, help="rounds per stream count; the table shows medians")
+    add, d = parser.add_argument, Settings()
+    add("--streams", type=int, nargs="*", default=d.streams, help="concurrent stream counts")
+    add("--tokens", type=int, default=d.tokens, help="content tokens a stream")
+    add("--rate", type=float, default=d.rate, help="tokens a second in each stream (0: unpaced)")
+    add("--variants", nargs="+", choices=VARIANTS, default=d.variants)
+    add("--repeat", type=int, default=d.repeat, help="rounds a stream count; the table shows medians")
     add("--together", action="store_true", help="drive all the proxies at once in each round")
-    add("--per-client", type=int, default=PER_CLIENT, help="streams per httpx.AsyncClient (0: one)")
-    add("--sequential", type=int, default=0, help="sequential streams for the memory check")
-    add("--sequential-tokens", type=int, default=50)
-    add("--every", type=int, default=1000, help="sample VmRSS every this many sequential streams")
-    add("--pool", type=int, default=None, help="the proxies' upstream max_connections (0: httpx's 100)")
+    add("--per-client", type=int, default=d.per_client, help="streams an httpx.AsyncClient (0: one)")
+    add("--sequential", type=int, default=d.sequential, help="sequential streams for the memory check")
+    add("--sequential-tokens", type=int, default=d.sequential_tokens)
+    add("--every", type=int, default=d.every, help="sample VmRSS every this many sequential streams")
+    add("--pool", type=int, default=d.pool, help="the proxies' upstream max_connections (0: httpx's 100)")
     add("--keep-summaries", action="store_true", help="keep the example's unbounded summaries list")
     add("--logs", type=Path, help="keep the servers' stderr in this directory")
     add("--json", type=Path, help="also write the results to this file")
@@ -702,12 +689,13 @@ def main() -> None:
     if args.serve:
         _serve(args.serve, args.upstream, args.pool or 0, args.keep_summaries)
         return
+    # SIGTERM's default ends the process at once; as an exception, it stops the servers first.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     if args.logs:
         args.logs.mkdir(parents=True, exist_ok=True)
-    names = ("tokens", "rate", "variants", "repeat", "together", "per_client", "sequential", "every")
-    options = {k: getattr(args, k) for k in names}
-    options.update(sequential_tokens=args.sequential_tokens, pool=args.pool, logs=args.logs)
-    results = run(counts=args.streams, keep_summaries=args.keep_summaries, **options)
+    options = {f.name: getattr(args, f.name) for f in fields(Settings)}
+    settings = Settings(**{**options, "streams": tuple(args.streams), "variants": tuple(args.variants)})
+    results = run(settings, logs=args.logs)
     print(table(results))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")

@@ -27,7 +27,7 @@ def test_python_block_runs(code: str) -> None:
 def test_quick_start_has_exactly_two_commands() -> None:
     assert len(BASH_BLOCKS) == 2
     run, test = (block.strip() for block in BASH_BLOCKS)
-    assert run.endswith("chunkfold demo")
+    assert run.endswith("chunkfold bench --quick")
     ci = (Path(__file__).parent.parent / ".ci" / "run").read_text()
     assert test in ci, ".ci/run must run the README's test command"
     assert run.rsplit("&& ", 1)[-1] in ci

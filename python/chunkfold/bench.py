@@ -566,6 +566,7 @@ def write_chart(report: Report, path: str | Path) -> None:
     check_chart_path(path)
     plt = _pyplot()
     plt.rcParams["svg.hashsalt"] = "chunkfold-bench"
+    plt.rcParams["svg.fonttype"] = "none"  # text stays text: smaller, searchable
     s = report.settings
     measured = {m.implementation for m in report.measurements}
     shown = [i for i in IMPLEMENTATIONS if i.kind != "sse" and i.name in measured]
@@ -597,14 +598,24 @@ def write_chart(report: Report, path: str | Path) -> None:
         ax.set_ylabel("µs per chunk")
         ax.grid(axis="y", which="major", alpha=0.3)
     axes[-1, 0].set_xticks(range(len(s.scenarios)), s.scenarios)
-    axes[0, 0].legend(ncol=3, fontsize=8, loc="lower left", bbox_to_anchor=(0, 1.1), frameon=False)
     info = report.machine
     fig.suptitle(
         f"chunkfold bench: µs per chunk, log scale, lower is better (median of {s.repeat}); "
         f"{info['cpu']}, {info['cpus']} CPUs, {info['python']}",
         fontsize=10,
+        y=1 - 0.15 / height,
     )
-    fig.tight_layout()
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(
+        handles,
+        labels,
+        ncol=3,
+        fontsize=8,
+        frameon=False,
+        loc="upper center",
+        bbox_to_anchor=(0.5, 1 - 0.4 / height),
+    )
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.8 / height))
     metadata = {"Date": None} if Path(path).suffix.lower() == ".svg" else {}
     fig.savefig(path, metadata=metadata)
     plt.close(fig)

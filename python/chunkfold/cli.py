@@ -149,9 +149,16 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--quick", action="store_true", help="two read patterns and short samples (< 1 minute)"
     )
-    bench.add_argument("--scenario", action="append", metavar="NAMES", help="scenarios, comma-separated")
-    bench.add_argument("--patterns", action="append", metavar="NAMES", help="read patterns, comma-separated")
-    bench.add_argument("--impl", action="append", metavar="NAMES", help="implementations, comma-separated")
+    from chunkfold.baselines import IMPLEMENTATIONS
+    from chunkfold.corpus import READ_PATTERNS, SCENARIOS
+
+    for option, names in (
+        ("--scenario", SCENARIOS),
+        ("--patterns", READ_PATTERNS),
+        ("--impl", [i.name for i in IMPLEMENTATIONS]),
+    ):
+        listed = ", ".join(names)
+        bench.add_argument(option, action="append", metavar="NAMES", help=f"comma-separated, of: {listed}")
     bench.add_argument("--repeat", type=int, help="samples per measurement (median reported)")
     bench.add_argument("--warmup", type=int, help="calls before timing, the checked call included")
     bench.add_argument("--min-time", type=float, metavar="SECONDS", help="shortest sample")

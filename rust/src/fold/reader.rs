@@ -178,6 +178,10 @@ impl<'j> Reader<'_, 'j> {
                     self.layout.prefix = Some(self.j.position());
                 }
                 cacheable = PREFIX_KEYS.contains(&name);
+            } else if self.layout.prefix.is_some() && PREFIX_KEYS.contains(&name) {
+                // A prefix key again after `choices` (a duplicate): skipping
+                // the prefix next time would lose its earlier value's turn.
+                self.layout.prefix = None;
             }
             match name {
                 b"id" | b"model" | b"created" if !self.meta => self.j.skip()?,

@@ -183,3 +183,14 @@ fn caches_never_skip_a_changed_fingerprint() {
         Some("ab\ncde\u{e9}f")
     );
 }
+
+#[test]
+fn a_prefix_key_repeated_after_choices_is_not_skipped_next_time() {
+    let first = b"data: {\"system_fingerprint\":\"fp1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}],\
+\"system_fingerprint\":\"fp2\"}\n\n";
+    let second = b"data: {\"system_fingerprint\":\"fp1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"b\"}}]}\n\n";
+    let body = [&first[..], &second[..]].concat();
+    let cached = fold(&[&body]);
+    assert_eq!(cached.fold().system_fingerprint, "fp1");
+    assert_eq!(completion(&cached), completion(&fold_with(&[&body], true)));
+}
