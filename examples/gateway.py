@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 import logging
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -88,9 +88,17 @@ def create_app(upstream: str) -> Starlette:
             Route("/v1/usage", usage, methods=["GET"]),
         ]
     )
-    app.state.client = httpx.AsyncClient(base_url=upstream, timeout=httpx.Timeout(60.0, connect=5.0))
+    app.state.client = httpx.AsyncClient(
+        base_url=upstream,
+        timeout=httpx.Timeout(60.0, connect=5.0, pool=None),
+        # One upstream connection per concurrent stream: httpx's default
+        # pool of 100 would queue streams (and time out) under load.
+        limits=httpx.Limits(max_connections=None, max_keepalive_connections=256),
+    )
     app.state.usage = defaultdict(lambda: defaultdict(int))
-    app.state.summaries = []
+    # The latest summaries, for inspection and tests; bounded, so that a
+    # long-running proxy does not keep every stream it ever served.
+    app.state.summaries = deque(maxlen=1000)
     return app
 
 
