@@ -8,8 +8,6 @@
 # The sanitizer is off by default: the core is safe Rust, so every finding
 # is a panic or a failed assertion, and AddressSanitizer costs about 4x in
 # executions per second. FUZZ_SANITIZER=address turns it back on.
-# CHUNKFOLD_FUZZ_MASK (see src/lib.rs) is left to the caller: unset, every
-# known finding fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-60}"
