@@ -8,7 +8,7 @@ import threading
 import time
 from contextlib import suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import chunkfold
 import msgspec
@@ -211,8 +211,27 @@ def test_garbage_through_every_entry_point(first: Any, second: bytes) -> None:
 # --- threads and memory -------------------------------------------------------
 
 
-def test_large_feeds_release_the_interpreter() -> None:
-    body = chunk({"content": "x"}) * 200_000  # ~20 MB
+def many_chunks() -> bytes:
+    return chunk({"content": "x"}) * 200_000  # ~20 MB
+
+
+def one_big_event() -> bytes:
+    return b"data: " + b"x" * 100_000_000 + b"\n\n"
+
+
+@pytest.mark.parametrize(
+    ("feed", "make_body", "expected"),
+    [
+        (lambda body: ChatCompletionAccumulator().feed(body), many_chunks, []),
+        (lambda body: len(ChunkDecoder().feed(body)), many_chunks, 200_000),
+        (lambda body: len(SSEDecoder(max_event_size=2**27).feed(body)), one_big_event, 1),
+    ],
+    ids=["Accumulator", "ChunkDecoder", "SSEDecoder"],
+)
+def test_large_feeds_release_the_interpreter(
+    feed: Callable[[bytes], object], make_body: Callable[[], bytes], expected: object
+) -> None:
+    body = make_body()
     ticks = 0
     stop = threading.Event()
 
@@ -225,14 +244,13 @@ def test_large_feeds_release_the_interpreter() -> None:
     counter = threading.Thread(target=count)
     counter.start()
     time.sleep(0.01)
-    acc = ChatCompletionAccumulator()
     before = ticks
-    acc.feed(body)
+    result = feed(body)
     during = ticks - before
     stop.set()
     counter.join()
-    assert acc.chunks == 200_000
-    assert during > 10, "the other thread did not run during a 20 MB feed"
+    assert result == expected
+    assert during > 10, "the other thread did not run during a large feed"
 
 
 def test_rss_stays_flat_over_100000_streams() -> None:

@@ -115,3 +115,34 @@ def test_events_compare_and_repr() -> None:
     assert a != ServerSentEvent("y")
     assert a != ServerSentEvent("x", event="other")
     assert repr(a) == "ServerSentEvent(event='message', data='x', id=None, retry=None)"
+
+
+def fields(events: list[ServerSentEvent]) -> list[tuple[object, ...]]:
+    return [(e.event, e.raw, e.id, e.retry, e.offset) for e in events]
+
+
+def test_a_large_read_gives_the_events_of_small_ones() -> None:
+    # Reads of 1 MiB and more are scanned with the interpreter released.
+    frames = [
+        b"data: carried ",
+        b"over\nevent: add\nid: 7\nretry: 9\ndata: a\r\ndata: b\n\n",
+        *(b"id: %d\ndata: {\"n\": %d}\n\n" % (i, i) for i in range(60_000)),
+        b"data: " + b"x" * 100 + b"\n\n",
+        b"event: tail\ndata: unterminated",
+    ]
+    body = b"".join(frames)
+    assert len(body) > 1024 * 1024
+    big, small = SSEDecoder(max_event_size=64), SSEDecoder(max_event_size=64)
+    head = len(frames[0])
+    with pytest.raises(EventTooLargeError) as big_error:
+        big.feed(body[:head])
+        big.feed(body[head:])
+    small_events: list[ServerSentEvent] = []
+    for start in range(0, len(body), 4096):
+        try:
+            small_events += small.feed(body[start : start + 4096])
+        except EventTooLargeError as error:
+            small_events += error.decoded
+    assert fields(big_error.value.decoded) == fields(small_events)
+    assert big_error.value.decoded[0].raw == b"carried over\na\nb"
+    assert (big.position, big.last_event_id) == (small.position, small.last_event_id) == (len(body), "59999")

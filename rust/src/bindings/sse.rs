@@ -10,7 +10,7 @@ use pyo3::types::{PyBytes, PyList, PyString};
 use pyo3::{ffi, intern};
 
 use super::errors::{busy, to_pyerr};
-use super::input::{event_size_limit, to_bytes};
+use super::input::{event_size_limit, to_bytes, DETACH_AT};
 use crate::sse::{span_in, Event, Scanner};
 
 /// Where an event's data bytes live.
@@ -194,6 +194,42 @@ impl StrCache {
     }
 }
 
+/// An event scanned while the interpreter was released, kept until objects
+/// can be made: data that lies in the input is kept as its range.
+struct Held {
+    data: Result<(usize, usize), Box<[u8]>>,
+    event_type: Box<[u8]>,
+    id: Option<Box<[u8]>>,
+    retry: Option<u64>,
+    offset: u64,
+}
+
+impl Held {
+    fn keep(input: &[u8], event: &Event<'_>) -> Self {
+        Self {
+            data: span_in(input, event.data).ok_or_else(|| event.data.into()),
+            event_type: event.event_type.into(),
+            id: event.id.map(Into::into),
+            retry: event.retry,
+            offset: event.offset,
+        }
+    }
+
+    fn view<'a>(&'a self, input: &'a [u8]) -> Event<'a> {
+        let data = match &self.data {
+            Ok((start, end)) => input.get(*start..*end).unwrap_or_default(),
+            Err(owned) => owned,
+        };
+        Event {
+            event_type: &self.event_type,
+            data,
+            id: self.id.as_deref(),
+            retry: self.retry,
+            offset: self.offset,
+        }
+    }
+}
+
 /// Strings reused across events: ids and event types repeat.
 #[derive(Default)]
 struct Names {
@@ -256,10 +292,17 @@ impl SSEDecoder {
         let input = to_bytes(data)?;
         let mut state = self.lock()?;
         let DecoderState { scanner, names } = &mut *state;
+        let bytes = input.as_bytes();
         let mut events = Vec::new();
-        let result = scanner.feed(input.as_bytes(), |e| {
-            events.push(Self::event(names, &input, &e))
-        });
+        let result = if bytes.len() >= DETACH_AT {
+            let mut held = Vec::new();
+            // The input is an immutable `bytes` kept alive by `input`.
+            let result = py.detach(|| scanner.feed(bytes, |e| held.push(Held::keep(bytes, &e))));
+            events.extend(held.iter().map(|h| Self::event(names, &input, &h.view(bytes))));
+            result
+        } else {
+            scanner.feed(bytes, |e| events.push(Self::event(names, &input, &e)))
+        };
         let list = PyList::new(py, events)?;
         match result {
             Ok(()) => Ok(list),
