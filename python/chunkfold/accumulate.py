@@ -76,7 +76,12 @@ class ChatCompletionAccumulator:
         self._error: StreamAPIError | None = None
 
     def feed(self, data: bytes | bytearray | memoryview, /) -> list[StreamEvent]:
-        """Folds raw stream bytes, split anywhere."""
+        """Folds raw stream bytes, split anywhere.
+
+        Everything decodable in ``data`` is folded first. Then, if ``strict``,
+        the malformed payload or oversized event earliest in the stream among
+        those in ``data`` is raised, its ``decoded`` holding this read's events.
+        """
         try:
             self._core.feed(data)
         except (ChunkDecodeError, EventTooLargeError) as exc:

@@ -26,6 +26,25 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// The stream offset the error concerns; `None` for `Finished`.
+    pub fn offset(&self) -> Option<u64> {
+        match self {
+            Self::EventTooLarge { offset, .. } | Self::Json { offset, .. } => Some(*offset),
+            Self::Finished => None,
+        }
+    }
+
+    /// Of two errors found in one read, the one earlier in the stream.
+    pub fn earlier(self, other: Self) -> Self {
+        if other.offset() < self.offset() {
+            other
+        } else {
+            self
+        }
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

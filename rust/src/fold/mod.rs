@@ -101,7 +101,8 @@ impl Accumulator {
     }
 
     /// Folds `input`, read at time `now`. Everything decodable is folded;
-    /// the first malformed payload or oversized event is then reported.
+    /// then the malformed payload or oversized event earliest in the stream
+    /// among those of this read is reported.
     pub fn feed(&mut self, input: &[u8], now: u64) -> Result<(), Error> {
         if self.state.finished {
             return Err(Error::Finished);
@@ -120,7 +121,11 @@ impl Accumulator {
                 first_error.get_or_insert(error);
             }
         });
-        framed.and(first_error.map_or(Ok(()), Err))
+        match (framed, first_error) {
+            (Err(framing), Some(folding)) => Err(framing.earlier(folding)),
+            (Err(error), None) | (Ok(()), Some(error)) => Err(error),
+            (Ok(()), None) => Ok(()),
+        }
     }
 
     /// Folds one chunk payload given whole (a chunk decoded elsewhere and

@@ -104,6 +104,28 @@ data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"b\"}}]}\n\n";
 }
 
 #[test]
+fn of_two_errors_in_one_read_the_earlier_is_reported() {
+    let malformed = b"data: {nope\n\n".as_slice();
+    let oversized = [b"data: ".as_slice(), &[b'x'; 40], b"\n\n"].concat();
+    for (body, json_first) in [
+        ([malformed, &oversized].concat(), true),
+        ([&oversized, malformed].concat(), false),
+    ] {
+        let mut acc = Accumulator::new(16, false);
+        let result = acc.feed(&body, 0);
+        assert!(
+            matches!(
+                (&result, json_first),
+                (Err(Error::Json { offset: 0, .. }), true)
+                    | (Err(Error::EventTooLarge { offset: 0, .. }), false)
+            ),
+            "{result:?}"
+        );
+        assert_eq!(acc.skipped(), 1, "the malformed chunk is skipped");
+    }
+}
+
+#[test]
 fn api_errors_are_kept_and_their_usage_folded() {
     let body = b"data: {\"error\":{\"message\":\"x\"},\"choices\":[],\"usage\":{\"total_tokens\":9}}\n\ndata: [DONE]\n\n";
     let acc = fold(&[body]);
