@@ -20,7 +20,7 @@ from typing import Any
 
 import chunkfold._core
 import pytest
-from chunkfold import corpus
+from chunkfold import baselines, corpus
 
 #: Read patterns every group is run with.
 PATTERNS = ("event", "1k", "64k")
@@ -74,24 +74,10 @@ def scenario_stream(request: pytest.FixtureRequest) -> tuple[str, Stream]:
     return scenario, _stream(scenario, pattern)
 
 
-def split_frames(reads: list[bytes]) -> list[bytes]:
-    """The fastest naive framer: ``bytes.split(b"\\n\\n")`` with carry-over, ``data: `` stripped.
-
-    Not an SSE parser (no CR line ends, multi-line data, comments or fields).
-    """
-    out: list[bytes] = []
-    carry = b""
-    for read in reads:
-        parts = (carry + read if carry else read).split(b"\n\n")
-        carry = parts.pop()
-        out.extend(p[6:] for p in parts if p.startswith(b"data: "))
-    return out
-
-
 @pytest.fixture
 def framer() -> Callable[[list[bytes]], list[bytes]]:
-    """:func:`split_frames`, as a fixture so bench modules need not import conftest."""
-    return split_frames
+    """:func:`chunkfold.baselines.split_payloads`: ``bytes.split`` framing, up to ``[DONE]``."""
+    return baselines.split_payloads
 
 
 @pytest.fixture

@@ -10,28 +10,22 @@ chunkfold's whole ``ChatCompletion`` against one built from the ``json`` chunks.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import chunkfold
-import httpx2
 import msgspec
-import openai
 import pytest
+from chunkfold import baselines
 from chunkfold.models import (
     ChatCompletion,
     ChatCompletionChoice,
-    ChatCompletionChunk,
     ChatCompletionMessage,
     CompletionUsage,
 )
-from openai.lib.streaming.chat import ChatCompletionStreamState
-from openai.types.chat import ChatCompletionChunk as OpenAIChunk
 
 Reads = list[bytes]
 Folded = tuple[ChatCompletion, Any]
 """A chunkfold result: the completion and the accumulator that made it."""
-BASE_URL = "http://127.0.0.1:9"
 
 
 def reference(stream: Any) -> tuple[str, str, dict[str, Any]]:
@@ -102,92 +96,7 @@ def chunkfold_add(reads: Reads) -> Folded:
     return acc.finish(), acc
 
 
-class SplitMsgspecAccumulator:
-    """The best pure Python: ``bytes.split`` framing with carry, msgspec per event, and per
-    choice a list of content pieces joined at the end. usage is the last non-null value and
-    finish_reason the last non-empty one.
-
-    Only what this corpus needs: no SSE rules, tool calls, refusals or list content.
-    """
-
-    __slots__ = ("_carry", "_decode", "_pieces", "_reasons", "created", "id", "model", "usage")
-
-    def __init__(self) -> None:
-        self._decode = msgspec.json.Decoder(ChatCompletionChunk).decode
-        self._carry = b""
-        self._pieces: dict[int, list[str]] = {}
-        self._reasons: dict[int, str] = {}
-        self.id = ""
-        self.model = ""
-        self.created = 0
-        self.usage: CompletionUsage | None = None
-
-    def feed(self, read: bytes) -> None:
-        parts = (self._carry + read if self._carry else read).split(b"\n\n")
-        self._carry = parts.pop()
-        decode, pieces, reasons = self._decode, self._pieces, self._reasons
-        for part in parts:
-            if not part.startswith(b"data: ") or part == b"data: [DONE]":
-                continue
-            chunk = decode(part[6:])
-            if not self.id:
-                self.id, self.model, self.created = chunk.id, chunk.model, chunk.created
-            if chunk.usage is not None:
-                self.usage = chunk.usage
-            for choice in chunk.choices or ():
-                index = choice.index
-                if (text := choice.delta.content) is not None:
-                    if (own := pieces.get(index)) is None:
-                        own = pieces[index] = []
-                    own.append(text)
-                if choice.finish_reason:
-                    reasons[index] = choice.finish_reason
-
-    def finish(self) -> ChatCompletion:
-        indices = sorted(self._pieces.keys() | self._reasons.keys())
-        choices = [
-            ChatCompletionChoice(
-                index=i,
-                message=ChatCompletionMessage(content="".join(p) if (p := self._pieces.get(i)) else None),
-                finish_reason=self._reasons.get(i),
-            )
-            for i in indices
-        ]
-        return ChatCompletion(
-            id=self.id, model=self.model, created=self.created, choices=choices, usage=self.usage
-        )
-
-
-def split_msgspec(reads: Reads) -> ChatCompletion:
-    """:class:`SplitMsgspecAccumulator` fed every read."""
-    acc = SplitMsgspecAccumulator()
-    for read in reads:
-        acc.feed(read)
-    return acc.finish()
-
-
-@pytest.fixture(scope="module")
-def openai_client() -> Iterator[openai.OpenAI]:
-    """A client that is never used to send anything (the benches forbid connections)."""
-    client = openai.OpenAI(api_key="x", base_url=BASE_URL, max_retries=0)
-    yield client
-    client.close()
-
-
-def openai_state(client: openai.OpenAI) -> Callable[[Reads], Any]:
-    """``openai.Stream`` over an ``httpx2.Response`` whose body yields the reads, each chunk
-    folded by ``ChatCompletionStreamState.handle_chunk``, then ``get_final_completion()``."""
-    request = httpx2.Request("POST", f"{BASE_URL}/chat/completions")
-    headers = {"content-type": "text/event-stream"}
-
-    def run(reads: Reads) -> Any:
-        response = httpx2.Response(200, headers=headers, content=iter(reads), request=request)
-        state: ChatCompletionStreamState[None] = ChatCompletionStreamState()
-        for chunk in openai.Stream(cast_to=OpenAIChunk, response=response, client=client):
-            state.handle_chunk(chunk)
-        return state.get_final_completion()
-
-    return run
+IMPLEMENTATIONS = {impl.name: impl for impl in baselines.IMPLEMENTATIONS}
 
 
 def group(scenario_stream: tuple[str, Any]) -> str:
@@ -219,14 +128,11 @@ def test_chunkfold_add(run: Any, scenario_stream: tuple[str, Any]) -> None:
     assert acc.chunks == len(stream.chunks)
 
 
-def test_split_msgspec(run: Any, scenario_stream: tuple[str, Any]) -> None:
+@pytest.mark.parametrize("name", ["msgspec", "orjson", "openai"])
+def test_baseline(run: Any, scenario_stream: tuple[str, Any], name: str) -> None:
+    """:mod:`chunkfold.baselines`' folds, as ``chunkfold bench`` times them."""
     stream = scenario_stream[1]
-    completion = run(group(scenario_stream), split_msgspec, stream, len(stream.chunks))
-    check(completion, stream)
-
-
-def test_openai_state(run: Any, scenario_stream: tuple[str, Any], openai_client: openai.OpenAI) -> None:
-    stream = scenario_stream[1]
-    completion = run(group(scenario_stream), openai_state(openai_client), stream, len(stream.chunks))
-    assert isinstance(completion, openai.types.chat.ChatCompletion)
+    completion = run(group(scenario_stream), IMPLEMENTATIONS[name].load(), stream, len(stream.chunks))
+    if name == "orjson":
+        completion = msgspec.convert(completion, ChatCompletion)
     check(completion, stream)

@@ -8,20 +8,17 @@ against msgspec's decoding of each payload.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import chunkfold
-import httpx2
 import msgspec
-import openai
 import orjson
-import pytest
+from chunkfold import baselines
 from chunkfold.models import ChatCompletionChunk
 from openai.types.chat import ChatCompletionChunk as OpenAIChunk
 
 Reads = list[bytes]
-BASE_URL = "http://127.0.0.1:9"
 _struct_decoder = msgspec.json.Decoder(ChatCompletionChunk)
 
 
@@ -56,7 +53,7 @@ def split_msgspec(framer: Callable[[Reads], list[bytes]]) -> Callable[[Reads], l
     decode = msgspec.json.Decoder(ChatCompletionChunk).decode
 
     def run(reads: Reads) -> list[ChatCompletionChunk]:
-        return [decode(p) for p in framer(reads) if p != b"[DONE]"]
+        return [decode(p) for p in framer(reads)]
 
     return run
 
@@ -66,27 +63,7 @@ def split_orjson(framer: Callable[[Reads], list[bytes]]) -> Callable[[Reads], li
     loads = orjson.loads
 
     def run(reads: Reads) -> list[Any]:
-        return [loads(p) for p in framer(reads) if p != b"[DONE]"]
-
-    return run
-
-
-@pytest.fixture(scope="module")
-def openai_client() -> Iterator[openai.OpenAI]:
-    """A client that is never used to send anything (``run`` forbids connections)."""
-    client = openai.OpenAI(api_key="x", base_url=BASE_URL, max_retries=0)
-    yield client
-    client.close()
-
-
-def openai_stream(client: openai.OpenAI) -> Callable[[Reads], list[OpenAIChunk]]:
-    """``openai.Stream`` over an ``httpx2.Response`` whose body yields the reads."""
-    request = httpx2.Request("POST", f"{BASE_URL}/chat/completions")
-    headers = {"content-type": "text/event-stream"}
-
-    def run(reads: Reads) -> list[OpenAIChunk]:
-        response = httpx2.Response(200, headers=headers, content=iter(reads), request=request)
-        return list(openai.Stream(cast_to=OpenAIChunk, response=response, client=client))
+        return [loads(p) for p in framer(reads)]
 
     return run
 
@@ -102,8 +79,9 @@ def test_split_msgspec(run: Any, chat: Any, framer: Callable[[Reads], list[bytes
     check(result, chat)
 
 
-def test_openai_stream(run: Any, chat: Any, openai_client: openai.OpenAI) -> None:
-    result = run(f"chunks-{chat.pattern}", openai_stream(openai_client), chat, len(chat.chunks))
+def test_openai_stream(run: Any, chat: Any) -> None:
+    stream = baselines.openai_stream()
+    result = run(f"chunks-{chat.pattern}", lambda reads: list(stream(reads)), chat, len(chat.chunks))
     assert all(isinstance(c, OpenAIChunk) for c in result)
     check(result, chat)
 

@@ -93,4 +93,4 @@ def test_openai(run: Any, chat: Any) -> None:
 
 def test_bytes_split(run: Any, chat: Any, framer: Callable[[Reads], list[bytes]]) -> None:
     result = run(f"sse-{chat.pattern}", framer, chat, len(chat.payloads))
-    assert result == chat.payloads
+    assert result == chat.payloads[:-1]  # it stops at [DONE]

@@ -57,6 +57,8 @@ __all__ = [
     "ResultMismatch",
     "StructFold",
     "check",
+    "openai_stream",
+    "split_payloads",
     "summarize",
 ]
 
@@ -391,8 +393,9 @@ class StructFold(_Fold):
         )
 
 
-def _split_payloads(reads: Reads) -> list[bytes]:
-    """``bytes.split(b"\\n\\n")`` with carry-over, ``data: `` stripped, up to ``[DONE]``."""
+def split_payloads(reads: Reads) -> list[bytes]:
+    """``bytes.split(b"\\n\\n")`` with carry-over, ``data: `` stripped, up to ``[DONE]``:
+    the fastest pure-Python framer, right only for streams framed as OpenAI frames them."""
     out: list[bytes] = []
     carry = b""
     for read in reads:
@@ -413,7 +416,7 @@ def _split_msgspec() -> Run:
     def run(reads: Reads) -> ChatCompletion:
         fold = StructFold()
         add = fold.add
-        for payload in _split_payloads(reads):
+        for payload in split_payloads(reads):
             add(decode(payload))
         return fold.finish()
 
@@ -427,7 +430,7 @@ def _split_orjson() -> Run:
     def run(reads: Reads) -> dict[str, Any]:
         fold = DictFold()
         add = fold.add
-        for payload in _split_payloads(reads):
+        for payload in split_payloads(reads):
             add(loads(payload))
         return fold.finish()
 
@@ -456,22 +459,35 @@ def _httpx_sse() -> Run:
     return run
 
 
-def _openai() -> Run:
-    """openai-python's Stream (its SSEDecoder, pydantic chunks) + ChatCompletionStreamState."""
+def openai_stream() -> Callable[[Reads], Any]:
+    """A function from reads to openai-python's ``Stream`` of pydantic chunks over an
+    ``httpx2.Response`` whose body yields them: what ``client.chat.completions.create(...,
+    stream=True)`` returns, without a request ever being sent."""
     import httpx2
     import openai
-    from openai.lib.streaming.chat import ChatCompletionStreamState
     from openai.types.chat import ChatCompletionChunk as OpenAIChunk
 
-    # Never sends a request: the responses below are built from the reads.
     client = openai.OpenAI(api_key="sk-bench", base_url=_BASE_URL, max_retries=0)
     request = httpx2.Request("POST", f"{_BASE_URL}/chat/completions")
     headers = {"content-type": "text/event-stream"}
 
-    def run(reads: Reads) -> Any:
+    def stream(reads: Reads) -> Any:
         response = httpx2.Response(200, headers=headers, content=iter(reads), request=request)
+        return openai.Stream(cast_to=OpenAIChunk, response=response, client=client)
+
+    return stream
+
+
+def _openai() -> Run:
+    """openai-python's Stream (its SSEDecoder, pydantic chunks) + ChatCompletionStreamState."""
+    import openai
+    from openai.lib.streaming.chat import ChatCompletionStreamState
+
+    stream = openai_stream()
+
+    def run(reads: Reads) -> Any:
         state: ChatCompletionStreamState[None] = ChatCompletionStreamState()
-        for chunk in openai.Stream(cast_to=OpenAIChunk, response=response, client=client):
+        for chunk in stream(reads):
             state.handle_chunk(chunk)
         try:
             return state.get_final_completion()
