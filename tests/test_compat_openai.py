@@ -116,3 +116,10 @@ def test_provider_usage_counters_survive() -> None:
     assert usage is not None
     assert usage.model_extra is not None
     assert usage.model_extra["prompt_cache_hit_tokens"] == 320
+
+
+def test_conversions_name_what_they_take() -> None:
+    with pytest.raises(TypeError, match="openai ChatCompletionChunk or ChatCompletion, not dict"):
+        chunkfold.from_openai({"id": "x"})  # type: ignore[call-overload]
+    with pytest.raises(TypeError, match="chunkfold ChatCompletionChunk or ChatCompletion, not dict"):
+        chunkfold.to_openai({"id": "x"})  # type: ignore[call-overload]

@@ -176,6 +176,16 @@ def test_ensure_include_usage() -> None:
     assert not asked
 
 
+def test_ensure_include_usage_with_null_or_invalid_stream_options() -> None:
+    body = {"model": "m", "stream": True, "stream_options": None}
+    sent, asked = ensure_include_usage(body)
+    assert (sent["stream_options"], asked) == ({"include_usage": True}, False)
+    invalid = {**body, "stream_options": "yes"}
+    assert ensure_include_usage(invalid) == (invalid, False)  # upstream answers it, unchanged
+    with pytest.raises(TypeError, match="dict, not bytes"):
+        ensure_include_usage(b"{}")  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("size", [1, 13, 4096])
 def test_drop_usage_chunk_removes_only_the_usage_chunk(size: int) -> None:
     dropped = b"".join(drop_usage_chunk(reads(TEXT, size)))

@@ -2,19 +2,35 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import json
 import threading
 import time
+from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import chunkfold
 import msgspec
 import pytest
-from chunkfold import ChatCompletionAccumulator, ChunkDecoder, ChunkfoldError, SSEDecoder
-from chunkfold.gateway import tap
+from chunkfold import (
+    ChatCompletionAccumulator,
+    ChunkDecoder,
+    ChunkfoldError,
+    ServerSentEvent,
+    SSEDecoder,
+)
+from chunkfold.decoder import raise_if_api_error
+from chunkfold.gateway import (
+    StreamMeter,
+    adrop_usage_chunk,
+    drop_usage_chunk,
+    ensure_include_usage,
+    tap,
+)
+from chunkfold.partial_json import PartialJSON, parse_partial
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -206,6 +222,50 @@ def test_garbage_through_every_entry_point(first: Any, second: bytes) -> None:
         only_allowed(lambda d: list(tap([d])), data)
     only_allowed(lambda: SSEDecoder(max_event_size=-1))
     only_allowed(lambda: ChatCompletionAccumulator(max_event_size=2**70))
+
+
+text_garbage = st.text(max_size=64) | st.sampled_from(['{"a": [1, "x\\u00', "[tru", '{"k":', "\\ud800", "]"])
+json_garbage = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+async def drain(source: Any) -> list[Any]:
+    return [item async for item in source]
+
+
+async def async_reads(items: list[Any]) -> Any:
+    for item in items:
+        yield item
+
+
+@settings(max_examples=100, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=garbage, stream=sse_garbage, text=text_garbage, obj=json_garbage)
+def test_garbage_through_the_helpers(data: Any, stream: bytes, text: str, obj: Any) -> None:
+    meter = StreamMeter()
+    only_allowed(meter.feed, data)
+    only_allowed(meter.feed, stream)
+    only_allowed(meter.close)
+    for reads in ([data], [stream, data]):
+        only_allowed(lambda r: list(drop_usage_chunk(r)), reads)
+        only_allowed(lambda r: asyncio.run(drain(adrop_usage_chunk(async_reads(r)))), reads)
+        only_allowed(lambda r: asyncio.run(drain(chunkfold.aiter_chunks(async_reads(r)))), reads)
+    parser = PartialJSON()
+    only_allowed(parser.feed, text)
+    only_allowed(parser.feed, data)
+    only_allowed(parser.close)
+    only_allowed(parse_partial, text)
+    only_allowed(lambda: ServerSentEvent(text, event=text, id=text))
+    only_allowed(ServerSentEvent, data)
+    only_allowed(raise_if_api_error, obj)
+    only_allowed(ensure_include_usage, obj)
+    only_allowed(lambda: ensure_include_usage({"stream": True, "stream_options": obj}))
+    only_allowed(chunkfold.encode_sse, obj)
+    only_allowed(chunkfold.from_openai, obj)
+    only_allowed(chunkfold.to_openai, obj)
+    only_allowed(ensure_include_usage, data)
 
 
 # --- threads and memory -------------------------------------------------------

@@ -126,7 +126,7 @@ def test_a_large_read_gives_the_events_of_small_ones() -> None:
     frames = [
         b"data: carried ",
         b"over\nevent: add\nid: 7\nretry: 9\ndata: a\r\ndata: b\n\n",
-        *(b"id: %d\ndata: {\"n\": %d}\n\n" % (i, i) for i in range(60_000)),
+        *(b'id: %d\ndata: {"n": %d}\n\n' % (i, i) for i in range(60_000)),
         b"data: " + b"x" * 100 + b"\n\n",
         b"event: tail\ndata: unterminated",
     ]
@@ -134,8 +134,8 @@ def test_a_large_read_gives_the_events_of_small_ones() -> None:
     assert len(body) > 1024 * 1024
     big, small = SSEDecoder(max_event_size=64), SSEDecoder(max_event_size=64)
     head = len(frames[0])
+    assert big.feed(body[:head]) == []
     with pytest.raises(EventTooLargeError) as big_error:
-        big.feed(body[:head])
         big.feed(body[head:])
     small_events: list[ServerSentEvent] = []
     for start in range(0, len(body), 4096):

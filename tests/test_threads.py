@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
-from chunkfold import ChunkDecoder, ConcurrentUseError, SSEDecoder
+from chunkfold import (
+    ChatCompletionAccumulator,
+    ChunkDecodeError,
+    ChunkDecoder,
+    ConcurrentUseError,
+    SSEDecoder,
+)
 from chunkfold.corpus import chat_stream, reads
+from chunkfold.events import ContentDelta, ToolArgumentsDelta
 
+T = TypeVar("T")
 BODY = chat_stream(200)
 EXPECTED = len(ChunkDecoder().feed(BODY))
 
@@ -36,3 +47,61 @@ def test_shared_decoder_fed_whole_events_from_16_threads() -> None:
     with ThreadPoolExecutor(16) as pool:
         assert sum(pool.map(feed, range(2000))) == 2000
     assert decoder.position == 2000 * len(frame)
+
+
+def frame(payload: dict[str, object]) -> bytes:
+    return b"data: " + json.dumps(payload).encode() + b"\n\n"
+
+
+def tool_piece(arguments: str) -> bytes:
+    call = {"index": 0, "id": "call_1", "function": {"name": "f", "arguments": arguments}}
+    return frame({"id": "c", "choices": [{"index": 0, "delta": {"content": "x", "tool_calls": [call]}}]})
+
+
+def retrying(feed: Callable[[bytes], list[T]], data: bytes) -> list[T]:
+    while True:
+        try:
+            return feed(data)
+        except ConcurrentUseError:
+            continue
+
+
+def test_shared_accumulator_with_events_and_partial_json_from_16_threads() -> None:
+    acc = ChatCompletionAccumulator(events=True, partial_json=True)
+    acc.feed(tool_piece('{"k": ['))
+    piece = tool_piece("1,")
+
+    with ThreadPoolExecutor(16) as pool:
+        events = [e for batch in pool.map(lambda _: retrying(acc.feed, piece), range(2000)) for e in batch]
+
+    assert sum(isinstance(e, ContentDelta) for e in events) == 2000
+    assert sum(isinstance(e, ToolArgumentsDelta) for e in events) == 2000
+    assert acc.tool_arguments() == [{"k": [1] * 2000}]
+    message = acc.finish().choices[0].message
+    assert message.content == "x" * 2001
+    assert message.tool_calls is not None
+    assert message.tool_calls[0].function.arguments == '{"k": [' + "1," * 2000
+    assert acc.chunks == 2001
+
+
+def test_shared_chunk_decoder_loses_and_repeats_nothing_across_errors() -> None:
+    # Every fourth read holds a malformed chunk between two good ones: the
+    # error path's backlog is shared by the threads.
+    decoder = ChunkDecoder()
+    good = frame({"id": "ok", "choices": []})
+    mixed = good + b"data: {nope\n\n" + good
+
+    def feed(i: int) -> tuple[int, int]:
+        data = mixed if i % 4 == 0 else good
+        try:
+            chunks = retrying(decoder.feed, data)
+        except ChunkDecodeError as exc:
+            return len(exc.decoded), 1
+        return len(chunks), 0
+
+    with ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(feed, range(2000)))
+    held_back = retrying(lambda _: decoder.finish(), b"")
+    decoded = sum(n for n, _ in results) + len(held_back)
+    assert sum(e for _, e in results) == 500
+    assert decoded == 1500 + 500 * 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from contextlib import suppress
 from typing import Any
 
@@ -59,7 +60,7 @@ class ChatCompletionAccumulator:
             ``chunkfold.DEFAULT_MAX_EVENT_SIZE``, 16 MiB).
     """
 
-    __slots__ = ("_core", "_error", "_events", "_partial", "_strict")
+    __slots__ = ("_core", "_error", "_events", "_lock", "_partial", "_strict")
 
     def __init__(
         self,
@@ -74,6 +75,9 @@ class ChatCompletionAccumulator:
         self._events = events
         self._partial: dict[tuple[int, int], PartialJSON] | None = {} if partial_json else None
         self._error: StreamAPIError | None = None
+        # With events on, it keeps the events' Python half in order when two
+        # threads feed one accumulator; the fold itself is locked in Rust.
+        self._lock = threading.Lock() if events or partial_json else None
 
     def feed(self, data: bytes | bytearray | memoryview, /) -> list[StreamEvent]:
         """Folds raw stream bytes, split anywhere.
@@ -189,21 +193,24 @@ class ChatCompletionAccumulator:
         """
         if self._partial is None:
             raise ValueError("tool_arguments() needs ChatCompletionAccumulator(partial_json=True)")
-        calls = sorted((index, parser) for (c, index), parser in self._partial.items() if c == choice)
-        return [parser.value for _, parser in calls]
+        assert self._lock is not None
+        with self._lock:
+            calls = sorted((i, parser) for (c, i), parser in self._partial.items() if c == choice)
+            return [parser.value for _, parser in calls]
 
     def _take_events(self) -> list[StreamEvent]:
-        if not self._events and self._partial is None:
+        if self._lock is None:
             return []
-        events = [_event(*raw) for raw in self._core.take_events()]
-        if self._partial is not None:
-            self._feed_partial(events)
-        if not self._events:
-            return []
-        error_is_new = self._error is None
-        if error_is_new and self.error is not None:
-            events.append(ErrorReceived(error=self.error))
-        return events
+        with self._lock:
+            events = [_event(*raw) for raw in self._core.take_events()]
+            if self._partial is not None:
+                self._feed_partial(events)
+            if not self._events:
+                return []
+            error_is_new = self._error is None
+            if error_is_new and self.error is not None:
+                events.append(ErrorReceived(error=self.error))
+            return events
 
     def _feed_partial(self, events: list[StreamEvent]) -> None:
         assert self._partial is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from typing import Any
@@ -28,7 +29,9 @@ _encoder = msgspec.json.Encoder()
 # One event still to decode: stream offset, payload, whether it may be an
 # API error, and its event type.
 _Item = tuple[int, bytes, bool, str]
-_Work = _core.Segment | _Item
+# Work held back after an error: segments and items to decode, and chunks
+# the framer already decoded.
+_Work = _core.Segment | _Item | list[ChatCompletionChunk]
 
 
 class ChunkDecoder:
@@ -49,12 +52,15 @@ class ChunkDecoder:
         max_event_size: the largest event accepted, in bytes.
     """
 
-    __slots__ = ("_backlog", "_framer", "_strict", "skipped")
+    __slots__ = ("_backlog", "_framer", "_lock", "_strict", "skipped")
 
     def __init__(self, *, strict: bool = True, max_event_size: int | None = None) -> None:
-        self._framer = _core.ChunkFramer(max_event_size=max_event_size)
+        self._framer = _core.ChunkFramer(_batch_decoder.decode, max_event_size=max_event_size)
         self._strict = strict
         self._backlog: deque[_Work] = deque()
+        # Only the slow path, after an error, takes it: it keeps the backlog
+        # in order when two threads feed one decoder.
+        self._lock = threading.Lock()
         #: Events skipped because they did not decode (``strict=False`` only).
         self.skipped = 0
 
@@ -71,25 +77,25 @@ class ChunkDecoder:
     def feed(self, data: bytes | bytearray | memoryview, /) -> list[ChatCompletionChunk]:
         """Decodes ``data`` and returns the chunks it completed."""
         try:
-            batch = self._framer.feed(data)
+            result = self._framer.feed(data)
         except EventTooLargeError as exc:
-            self._backlog.extend(exc.decoded)
-            chunks = self._run(self._backlog)
-            if self._strict:
-                exc.decoded = chunks
-                raise
-            self.skipped += 1
-            return chunks
-        if batch.__class__ is bytes:
+            with self._lock:
+                self._backlog.extend(exc.decoded)
+                chunks = self._run(self._backlog)
+                if not self._strict:
+                    self.skipped += 1
+                    return chunks
+            exc.decoded = chunks
+            raise
+        if result.__class__ is list:
             if not self._backlog:
-                try:
-                    return _batch_decoder.decode(batch)
-                except _DECODE_ERRORS:
-                    pass
-            self._backlog.extend((o, p, False, "") for o, p in self._framer.last_items())
-        else:
-            self._backlog.extend(batch)  # type: ignore[arg-type]
-        return self._run(self._backlog)
+                return result
+            with self._lock:
+                self._backlog.append(result)
+                return self._run(self._backlog)
+        with self._lock:
+            self._backlog.extend(result)
+            return self._run(self._backlog)
 
     def finish(self) -> list[ChatCompletionChunk]:
         """Ends the stream and returns any chunks still held back after an error.
@@ -97,12 +103,16 @@ class ChunkDecoder:
         A final ``data: [DONE]`` with no blank line after it still sets ``done``.
         """
         self._framer.finish()
-        return self._run(self._backlog)
+        with self._lock:
+            return self._run(self._backlog)
 
     def _run(self, work: deque[_Work]) -> list[ChatCompletionChunk]:
         out: list[ChatCompletionChunk] = []
         while work:
             item = work.popleft()
+            if isinstance(item, list):
+                out.extend(item)
+                continue
             if isinstance(item, _core.Segment):
                 if item.kind == 0:
                     try:

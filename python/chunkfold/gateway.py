@@ -244,7 +244,13 @@ def ensure_include_usage(body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     upstream bytes through :func:`drop_usage_chunk` so the client receives
     what it asked for; only then do bytes change.
     """
-    options = body.get("stream_options") or {}
+    if not isinstance(body, dict):
+        raise TypeError(f"ensure_include_usage() takes the request body as a dict, not {type(body).__name__}")
+    options = body.get("stream_options")
+    if options is None:
+        options = {}
+    elif not isinstance(options, dict):
+        return body, False  # not ours to fix: upstream answers it as it would without us
     asked = bool(options.get("include_usage"))
     if not body.get("stream") or asked:
         return body, asked

@@ -44,6 +44,10 @@ def to_openai(value: ChatCompletionChunk | ChatCompletion, /) -> Any:
     """
     from openai._models import construct_type
 
+    if not isinstance(value, ChatCompletionChunk | ChatCompletion):
+        raise TypeError(
+            f"to_openai() takes a chunkfold ChatCompletionChunk or ChatCompletion, not {type(value).__name__}"
+        )
     chunk_type, completion_type = _openai_types()
     target = chunk_type if isinstance(value, ChatCompletionChunk) else completion_type
     return construct_type(type_=target, value=dump_for_openai(value))
@@ -55,6 +59,13 @@ def from_openai(value: OpenAIChatCompletionChunk, /) -> ChatCompletionChunk: ...
 def from_openai(value: OpenAIChatCompletion, /) -> ChatCompletion: ...
 def from_openai(value: Any, /) -> ChatCompletionChunk | ChatCompletion:
     """Converts an openai-python chunk or completion to the chunkfold Struct."""
-    chunk_type, _ = _openai_types()
-    target: type[Any] = ChatCompletionChunk if isinstance(value, chunk_type) else ChatCompletion
+    chunk_type, completion_type = _openai_types()
+    if isinstance(value, chunk_type):
+        target: type[Any] = ChatCompletionChunk
+    elif isinstance(value, completion_type):
+        target = ChatCompletion
+    else:
+        raise TypeError(
+            f"from_openai() takes an openai ChatCompletionChunk or ChatCompletion, not {type(value).__name__}"
+        )
     return msgspec.convert(value.model_dump(mode="json", exclude_none=True, warnings=False), target)  # type: ignore[no-any-return]

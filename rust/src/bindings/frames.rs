@@ -2,8 +2,9 @@
 
 use std::sync::{Mutex, MutexGuard};
 
+use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList};
+use pyo3::types::{PyBytes, PyTuple};
 
 use super::errors::{busy, to_pyerr};
 use super::input::{event_size_limit, to_bytes, DETACH_AT};
@@ -51,64 +52,76 @@ fn items<'py>(
         .collect()
 }
 
-struct State {
-    framer: Framer,
-    /// The batch `feed` last returned as bare `bytes`, for `last_items()`.
-    last: Option<(Py<PyBytes>, Ranges)>,
-}
-
-/// Frames raw stream bytes into batches of chunk payloads.
+/// Frames raw stream bytes into batches of chunk payloads, and decodes the
+/// common batch, a read holding only chunks, with the decoder it was given.
 #[pyclass(frozen, module = "chunkfold._core", name = "ChunkFramer")]
 pub struct ChunkFramer {
-    state: Mutex<State>,
+    state: Mutex<Framer>,
+    decode: Py<PyAny>,
 }
 
 impl ChunkFramer {
     /// The state, or a clear error if another thread is feeding this object.
-    fn lock(&self) -> PyResult<MutexGuard<'_, State>> {
+    fn lock(&self) -> PyResult<MutexGuard<'_, Framer>> {
         self.state.try_lock().map_err(|_| busy("ChunkDecoder"))
     }
 }
 
 #[pymethods]
 impl ChunkFramer {
+    /// `decode` takes the JSON array of a batch's payloads (`bytes`) and
+    /// returns the decoded list.
     #[new]
-    #[pyo3(signature = (*, max_event_size = None))]
-    fn new(max_event_size: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+    #[pyo3(signature = (decode, *, max_event_size = None))]
+    fn new(decode: Py<PyAny>, max_event_size: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
         let max_event_size = event_size_limit(max_event_size)?;
         Ok(Self {
-            state: Mutex::new(State {
-                framer: Framer::new(max_event_size),
-                last: None,
-            }),
+            state: Mutex::new(Framer::new(max_event_size)),
+            decode,
         })
     }
 
     /// Frames `data`. The common case, a read holding only chunks, returns
-    /// their JSON array as `bytes`; otherwise a list of `Segment`s in stream
-    /// order (empty when the read completed no event).
+    /// what `decode` made of their JSON array, a `list`; otherwise, or if
+    /// `decode` raised, a tuple of `Segment`s in stream order (empty when the
+    /// read completed no event).
+    ///
+    /// The lock is held while `decode` runs, so a batch and its fallback
+    /// can never be mixed up with another thread's.
     #[pyo3(signature = (data, /))]
     fn feed<'py>(&self, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         let py = data.py();
         let input = to_bytes(data)?;
-        let mut state = self.lock()?;
+        let mut guard = self.lock()?;
+        let framer = &mut *guard;
         let mut segments = Vec::new();
         let bytes = input.as_bytes();
-        let framer = &mut state.framer;
         let result = if bytes.len() >= DETACH_AT {
             // The input is an immutable `bytes` kept alive by `input`.
             py.detach(|| framer.feed(bytes, &mut segments))
         } else {
             framer.feed(bytes, &mut segments)
         };
-        state.last = None;
         if let (Ok(()), [single]) = (&result, segments.as_slice()) {
             if single.kind == Kind::Chunk {
                 let (payload, ranges) = write(&input, single)?;
-                state.last = Some((payload.clone().unbind(), ranges));
-                return Ok(payload.into_any());
+                return match self.decode.call1(py, (&payload,)) {
+                    Ok(decoded) => Ok(decoded.into_bound(py)),
+                    // The slow path finds the payload that failed, and why.
+                    Err(error) if error.is_instance_of::<PyException>(py) => {
+                        let segment = Segment {
+                            kind: 0,
+                            payload: payload.unbind(),
+                            event: String::new(),
+                            ranges,
+                        };
+                        Ok(PyTuple::new(py, [segment])?.into_any())
+                    }
+                    Err(error) => Err(error),
+                };
             }
         }
+        drop(guard);
         let built: PyResult<Vec<Segment>> = segments
             .iter()
             .map(|segment| {
@@ -121,48 +134,38 @@ impl ChunkFramer {
                 })
             })
             .collect();
-        let list = PyList::new(py, built?)?;
+        let work = PyTuple::new(py, built?)?;
         match result {
-            Ok(()) => Ok(list.into_any()),
-            Err(error) => Err(to_pyerr(py, &error, Some(list.into_any()))),
+            Ok(()) => Ok(work.into_any()),
+            Err(error) => Err(to_pyerr(py, &error, Some(work.into_any()))),
         }
-    }
-
-    /// The events of the `bytes` batch the last `feed` returned, as
-    /// `(offset, payload)` pairs.
-    fn last_items<'py>(&self, py: Python<'py>) -> PyResult<Vec<(u64, Bound<'py, PyBytes>)>> {
-        let state = self.lock()?;
-        Ok(match &state.last {
-            Some((payload, ranges)) => items(payload.bind(py), ranges),
-            None => Vec::new(),
-        })
     }
 
     /// Ends the stream.
     fn finish(&self, py: Python<'_>) -> PyResult<()> {
-        let mut state = self.lock()?;
-        state.framer.finish().map_err(|e| to_pyerr(py, &e, None))
+        let mut framer = self.lock()?;
+        framer.finish().map_err(|e| to_pyerr(py, &e, None))
     }
 
     /// Whether `[DONE]` has been seen.
     #[getter]
     fn done(&self) -> PyResult<bool> {
-        let state = self.lock()?;
-        Ok(state.framer.done())
+        let framer = self.lock()?;
+        Ok(framer.done())
     }
 
     /// Whitespace-only payloads skipped so far.
     #[getter]
     fn blanks(&self) -> PyResult<u64> {
-        let state = self.lock()?;
-        Ok(state.framer.blanks())
+        let framer = self.lock()?;
+        Ok(framer.blanks())
     }
 
     /// Bytes fed so far.
     #[getter]
     fn position(&self) -> PyResult<u64> {
-        let state = self.lock()?;
-        Ok(state.framer.scanner().position())
+        let framer = self.lock()?;
+        Ok(framer.scanner().position())
     }
 }
 
