@@ -92,8 +92,11 @@ def create_app(upstream: str) -> Starlette:
         base_url=upstream,
         timeout=httpx.Timeout(60.0, connect=5.0, pool=None),
         # One upstream connection per concurrent stream: httpx's default
-        # pool of 100 would queue streams (and time out) under load.
-        limits=httpx.Limits(max_connections=None, max_keepalive_connections=256),
+        # pool of 100 would queue streams (and time out) under load. Idle
+        # connections are dropped after 2 s, before uvicorn's 5 s keep-alive
+        # timeout closes them from its side: reusing one it is closing fails
+        # the request with a ReadError.
+        limits=httpx.Limits(max_connections=None, max_keepalive_connections=256, keepalive_expiry=2.0),
     )
     app.state.usage = defaultdict(lambda: defaultdict(int))
     # The latest summaries, for inspection and tests; bounded, so that a
