@@ -15,10 +15,9 @@
 //!   (every read is at time 0) and `bytes()`. Errors: with the default
 //!   limit the first error is the same, and each split's errors are among
 //!   those of the byte-at-a-time run. With the small limit errors are not
-//!   compared: within one `feed` an oversized event is reported before a
-//!   malformed chunk even when it comes later, and after `[DONE]` a read
-//!   is not scanned at all, so which error a read reports depends on the
-//!   split by design.
+//!   compared: a `feed` reports the earliest error among those of its own
+//!   read, and after `[DONE]` a read is not scanned at all, so which error
+//!   a read reports depends on the split by design.
 //! * feed vs `add()`: the same except `bytes()` and `timings().first_byte`
 //!   (`add` reads no bytes), and offsets: `add` gives every payload the
 //!   accumulator's own stream position (0 here), so errors are compared by
