@@ -45,7 +45,11 @@ class ServerSentEvent:
 
 @final
 class SSEDecoder:
-    """Incremental WHATWG Server-Sent Events decoder."""
+    """Incremental WHATWG Server-Sent Events decoder.
+
+    Threads may share a decoder: a call that overlaps another raises
+    ``ConcurrentUseError`` and changes nothing.
+    """
 
     def __new__(cls, *, max_event_size: int | None = None) -> SSEDecoder: ...
     def feed(self, data: bytes | bytearray | memoryview, /) -> list[ServerSentEvent]:

@@ -49,6 +49,9 @@ class ChatCompletionAccumulator:
     (``strict=False`` skips and counts it instead); the fold state is never
     lost, and ``snapshot()`` and ``finish()`` keep working.
 
+    Threads may share an accumulator: a call that overlaps another raises
+    :class:`ConcurrentUseError` and changes nothing.
+
     Args:
         strict: raise on malformed payloads and oversized events.
         events: make ``feed``/``add`` return typed events

@@ -46,6 +46,9 @@ class ChunkDecoder:
     the exception's ``decoded`` list, and any after it in the same input come
     out of the next ``feed()`` or ``finish()``. Nothing is lost.
 
+    Threads may share a decoder: a call that overlaps another raises
+    :class:`ConcurrentUseError` and changes nothing.
+
     Args:
         strict: if False, payloads that fail to decode (and oversized events)
             are skipped and counted in ``skipped`` instead of raising.

@@ -243,6 +243,9 @@ struct DecoderState {
 }
 
 /// Incremental WHATWG Server-Sent Events decoder.
+///
+/// Threads may share a decoder: a call that overlaps another raises
+/// `ConcurrentUseError` and changes nothing.
 #[pyclass(frozen, module = "chunkfold._core", name = "SSEDecoder")]
 pub struct SSEDecoder {
     state: Mutex<DecoderState>,
