@@ -301,7 +301,10 @@ impl SSEDecoder {
             let mut held = Vec::new();
             // The input is an immutable `bytes` kept alive by `input`.
             let result = py.detach(|| scanner.feed(bytes, |e| held.push(Held::keep(bytes, &e))));
-            events.extend(held.iter().map(|h| Self::event(names, &input, &h.view(bytes))));
+            events.extend(
+                held.iter()
+                    .map(|h| Self::event(names, &input, &h.view(bytes))),
+            );
             result
         } else {
             scanner.feed(bytes, |e| events.push(Self::event(names, &input, &e)))
