@@ -96,7 +96,7 @@ def chunkfold_add(reads: Reads) -> Folded:
     return acc.finish(), acc
 
 
-IMPLEMENTATIONS = {impl.name: impl for impl in baselines.IMPLEMENTATIONS}
+IMPLEMENTATIONS = baselines.BY_NAME
 
 
 def group(scenario_stream: tuple[str, Any]) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import chunkfold
 import msgspec
 import orjson
 from chunkfold import baselines
@@ -38,16 +37,6 @@ def check(result: list[Any], chat: Any) -> None:
     assert usage.total_tokens == chat.chunks[-1]["usage"]["total_tokens"]
 
 
-def chunkfold_decoder(reads: Reads) -> list[ChatCompletionChunk]:
-    """``chunkfold.ChunkDecoder``: Rust framing, one msgspec batch decode per feed."""
-    decoder = chunkfold.ChunkDecoder()
-    out: list[ChatCompletionChunk] = []
-    for read in reads:
-        out.extend(decoder.feed(read))
-    out.extend(decoder.finish())
-    return out
-
-
 def split_msgspec(framer: Callable[[Reads], list[bytes]]) -> Callable[[Reads], list[ChatCompletionChunk]]:
     """The best pure Python: ``bytes.split`` framing, then msgspec per event."""
     decode = msgspec.json.Decoder(ChatCompletionChunk).decode
@@ -69,7 +58,8 @@ def split_orjson(framer: Callable[[Reads], list[bytes]]) -> Callable[[Reads], li
 
 
 def test_chunkfold(run: Any, chat: Any) -> None:
-    result = run(f"chunks-{chat.pattern}", chunkfold_decoder, chat, len(chat.chunks))
+    decoder = baselines.BY_NAME["chunks"].load()
+    result = run(f"chunks-{chat.pattern}", decoder, chat, len(chat.chunks))
     check(result, chat)
     assert result == [_struct_decoder.decode(p) for p in chat.payloads[:-1]]
 

@@ -27,7 +27,7 @@ from chunkfold import baselines, corpus
 from chunkfold.corpus import CorpusStream
 
 PATTERNS = ("event", "1k", "64k", "random")
-IMPLEMENTATIONS = {impl.name: impl for impl in baselines.IMPLEMENTATIONS}
+IMPLEMENTATIONS = baselines.BY_NAME
 CASES = [(s, p, i) for s in corpus.SCENARIOS for p in PATTERNS for i in IMPLEMENTATIONS]
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import chunkfold
 import httpx_sse._decoders as httpx_sse_decoders
 import openai._streaming
+from chunkfold import baselines
 
 Reads = list[bytes]
 
@@ -25,16 +26,6 @@ def chunkfold_raw(reads: Reads) -> list[bytes]:
     for read in reads:
         out.extend([e.raw for e in decoder.feed(read)])
     out.extend([e.raw for e in decoder.finish()])
-    return out
-
-
-def chunkfold_events(reads: Reads) -> list[chunkfold.ServerSentEvent]:
-    """``chunkfold.SSEDecoder``, keeping the event objects (buffers over their data)."""
-    decoder = chunkfold.SSEDecoder()
-    out: list[chunkfold.ServerSentEvent] = []
-    for read in reads:
-        out.extend(decoder.feed(read))
-    out.extend(decoder.finish())
     return out
 
 
@@ -76,7 +67,8 @@ def test_chunkfold_raw(run: Any, chat: Any) -> None:
 
 
 def test_chunkfold_events(run: Any, chat: Any) -> None:
-    result = run(f"sse-{chat.pattern}", chunkfold_events, chat, len(chat.payloads))
+    events = baselines.BY_NAME["sse"].load()
+    result = run(f"sse-{chat.pattern}", events, chat, len(chat.payloads))
     assert all(isinstance(e, chunkfold.ServerSentEvent) and e.event == "message" for e in result)
     assert as_bytes(result) == chat.payloads
 

@@ -49,6 +49,7 @@ from chunkfold.models import (
 )
 
 __all__ = [
+    "BY_NAME",
     "IMPLEMENTATIONS",
     "DictFold",
     "Implementation",
@@ -509,6 +510,9 @@ IMPLEMENTATIONS: tuple[Implementation, ...] = (
     Implementation("msgspec", "split + msgspec", "fold", True, (), _split_msgspec),
     Implementation("orjson", "split + orjson", "fold", True, ("orjson",), _split_orjson),
 )
+
+#: :data:`IMPLEMENTATIONS` by name.
+BY_NAME: dict[str, Implementation] = {impl.name: impl for impl in IMPLEMENTATIONS}
 
 
 # --- checking results -------------------------------------------------------------------
