@@ -20,7 +20,7 @@ from typing import Any
 
 import chunkfold._core
 import pytest
-from chunkfold import baselines, corpus
+from chunkfold.bench import baselines, corpus
 
 #: Read patterns every group is run with.
 PATTERNS = ("event", "1k", "64k")
@@ -76,7 +76,7 @@ def scenario_stream(request: pytest.FixtureRequest) -> tuple[str, Stream]:
 
 @pytest.fixture
 def framer() -> Callable[[list[bytes]], list[bytes]]:
-    """:func:`chunkfold.baselines.split_payloads`: ``bytes.split`` framing, up to ``[DONE]``."""
+    """:func:`chunkfold.bench.baselines.split_payloads`: ``bytes.split`` framing, up to ``[DONE]``."""
     return baselines.split_payloads
 
 

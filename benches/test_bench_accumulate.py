@@ -15,8 +15,8 @@ from typing import Any
 import chunkfold
 import msgspec
 import pytest
-from chunkfold import baselines
-from chunkfold.models import (
+from chunkfold.bench import baselines
+from chunkfold.chat.models import (
     ChatCompletion,
     ChatCompletionChoice,
     ChatCompletionMessage,
@@ -130,7 +130,7 @@ def test_chunkfold_add(run: Any, scenario_stream: tuple[str, Any]) -> None:
 
 @pytest.mark.parametrize("name", ["msgspec", "orjson", "openai"])
 def test_baseline(run: Any, scenario_stream: tuple[str, Any], name: str) -> None:
-    """:mod:`chunkfold.baselines`' folds, as ``chunkfold bench`` times them."""
+    """:mod:`chunkfold.bench.baselines`' folds, as ``chunkfold bench`` times them."""
     stream = scenario_stream[1]
     completion = run(group(scenario_stream), IMPLEMENTATIONS[name].load(), stream, len(stream.chunks))
     if name == "orjson":

@@ -13,8 +13,8 @@ from typing import Any
 
 import msgspec
 import orjson
-from chunkfold import baselines
-from chunkfold.models import ChatCompletionChunk
+from chunkfold.bench import baselines
+from chunkfold.chat.models import ChatCompletionChunk
 from openai.types.chat import ChatCompletionChunk as OpenAIChunk
 
 Reads = list[bytes]

@@ -37,7 +37,7 @@ from typing import Any
 
 import chunkfold
 import pytest
-from chunkfold import corpus
+from chunkfold.bench import corpus
 
 COUNT = 10_000
 RSS_COUNT = {"idle": 20_000, "midstream": COUNT}

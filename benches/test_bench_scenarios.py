@@ -1,13 +1,13 @@
 """Every corpus scenario and read pattern: chunkfold's three paths and the four baselines.
 
 Groups ``scenario-{scenario}-{pattern}`` for the seven scenarios of
-:data:`chunkfold.corpus.SCENARIOS` (chat, long, tools, n3, logprobs, reasoning,
+:data:`chunkfold.bench.corpus.SCENARIOS` (chat, long, tools, n3, logprobs, reasoning,
 cjk) and the reads ``event``, ``1k``, ``64k`` and ``random``. Each group holds
 chunkfold's framing (``sse``), decoding (``chunks``) and folding (``feed``)
 and the baselines (``openai``, ``httpx-sse``, ``msgspec``, ``orjson``) of
-:mod:`chunkfold.baselines`, the same code ``chunkfold bench`` times.
+:mod:`chunkfold.bench.baselines`, the same code ``chunkfold bench`` times.
 
-Every result is checked with :func:`chunkfold.baselines.check` against what the
+Every result is checked with :func:`chunkfold.bench.baselines.check` against what the
 corpus recorded while writing the stream, before any timing: with timing off
 (the default) the one run is the checked one; with ``--benchmark-enable`` the
 check runs first and then pytest-benchmark times it. ``us/item`` in
@@ -23,8 +23,8 @@ from functools import cache
 from typing import Any
 
 import pytest
-from chunkfold import baselines, corpus
-from chunkfold.corpus import CorpusStream
+from chunkfold.bench import baselines, corpus
+from chunkfold.bench.corpus import CorpusStream
 
 PATTERNS = ("event", "1k", "64k", "random")
 IMPLEMENTATIONS = baselines.BY_NAME

@@ -14,7 +14,7 @@ from typing import Any
 import chunkfold
 import httpx_sse._decoders as httpx_sse_decoders
 import openai._streaming
-from chunkfold import baselines
+from chunkfold.bench import baselines
 
 Reads = list[bytes]
 

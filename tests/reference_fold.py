@@ -6,7 +6,7 @@ It works on the decoded JSON payloads (``dict``), in JSON key order, and is mean
 obviously correct rather than fast.
 
 ``reference_fold(payloads)`` returns the completion in the form ``normalize()`` gives
-a ``chunkfold.models.ChatCompletion``: plain dicts and lists with EVERY field of every
+a ``chunkfold.chat.models.ChatCompletion``: plain dicts and lists with EVERY field of every
 Struct present (``None`` when absent). Not ``msgspec.to_builtins``: the models are
 ``omit_defaults`` and msgspec decides "is the default" for strings by identity, so
 ``role="assistant"`` is dropped or kept depending on whether the string was interned.
@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-from chunkfold import models
+from chunkfold.chat import models
 
 __all__ = [
     "Stream",

@@ -10,7 +10,7 @@ from typing import Any
 import chunkfold
 import msgspec
 import pytest
-from chunkfold.models import ChatCompletion, ChatCompletionChunk, CompletionUsage
+from chunkfold.chat.models import ChatCompletion, ChatCompletionChunk, CompletionUsage
 from conftest import FIXTURES
 from reference_fold import normalize
 

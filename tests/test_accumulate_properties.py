@@ -17,7 +17,7 @@ from typing import Any
 
 import chunkfold
 import msgspec
-from chunkfold.models import ChatCompletionChunk
+from chunkfold.chat.models import ChatCompletionChunk
 from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis import strategies as st
 from reference_fold import (

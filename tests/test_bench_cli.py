@@ -1,4 +1,4 @@
-"""``chunkfold bench``, its runner (chunkfold.bench) and what it times (chunkfold.baselines)."""
+"""``chunkfold bench``, its runner (chunkfold.bench) and what it times (chunkfold.bench.baselines)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ from typing import Any
 
 import msgspec
 import pytest
-from chunkfold import bench, corpus
-from chunkfold.baselines import IMPLEMENTATIONS, Implementation, ResultMismatch, check, summarize
+from chunkfold.bench import corpus
+from chunkfold.bench import runner as bench
+from chunkfold.bench.baselines import IMPLEMENTATIONS, Implementation, ResultMismatch, check, summarize
+from chunkfold.chat.models import ChatCompletion
 from chunkfold.cli import main
-from chunkfold.models import ChatCompletion
 
 FAST = [
     "bench",

@@ -11,7 +11,7 @@ import chunkfold
 import httpx
 import openai
 import pytest
-from chunkfold.models import ChatCompletionChunk
+from chunkfold.chat.models import ChatCompletionChunk
 from conftest import FIXTURES
 from starlette.applications import Starlette
 from starlette.requests import Request

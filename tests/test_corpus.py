@@ -1,4 +1,4 @@
-"""chunkfold.corpus: streams shaped exactly as OpenAI sends them, with the fold they must give."""
+"""chunkfold.bench.corpus: streams shaped exactly as OpenAI sends them, with the fold they must give."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 
 import chunkfold
 import pytest
-from chunkfold import corpus
-from chunkfold.corpus import SCENARIOS, CorpusStream
+from chunkfold.bench import corpus
+from chunkfold.bench.corpus import SCENARIOS, CorpusStream
 
 NAMES = list(SCENARIOS)
 

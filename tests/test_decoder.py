@@ -8,7 +8,7 @@ import chunkfold
 import msgspec
 import pytest
 from chunkfold import ChunkDecodeError, ChunkDecoder, StreamAPIError, encode_sse
-from chunkfold.models import ChatCompletionChunk
+from chunkfold.chat.models import ChatCompletionChunk
 from conftest import FIXTURES, fixture_streams, stream_id
 
 CHUNK = (

@@ -22,7 +22,7 @@ from chunkfold import (
     ServerSentEvent,
     SSEDecoder,
 )
-from chunkfold.decoder import raise_if_api_error
+from chunkfold.chat.decoder import raise_if_api_error
 from chunkfold.gateway import (
     StreamMeter,
     adrop_usage_chunk,

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chunkfold import corpus
+from chunkfold.bench import corpus
 from chunkfold.cli import main
 from chunkfold.inspection import inspect_bytes
 from conftest import FIXTURES, fixture_streams, stream_id

@@ -9,7 +9,7 @@ from typing import Any
 import chunkfold
 import msgspec
 import pytest
-from chunkfold import models
+from chunkfold.chat import models
 from conftest import fixture_streams, stream_id
 from openai._models import construct_type
 from openai.types import chat as oai

@@ -14,7 +14,7 @@ from chunkfold import (
     ConcurrentUseError,
     SSEDecoder,
 )
-from chunkfold.corpus import chat_stream, reads
+from chunkfold.bench.corpus import chat_stream, reads
 from chunkfold.events import ContentDelta, ToolArgumentsDelta
 
 T = TypeVar("T")

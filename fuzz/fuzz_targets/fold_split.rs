@@ -31,7 +31,7 @@
 
 #![no_main]
 
-use chunkfold::fold::{Accumulator, ApiError, Event, Status, Timings};
+use chunkfold::chat::{Accumulator, ApiError, Event, Status, Timings};
 use chunkfold::{Error, Scanner, DEFAULT_MAX_EVENT_SIZE};
 use chunkfold_fuzz::choices::Choices;
 use chunkfold_fuzz::generate::ChunkStream;

@@ -2,15 +2,23 @@
 
 * :class:`SSEDecoder` frames Server-Sent Events exactly as WHATWG specifies.
 * :class:`ChunkDecoder` turns stream bytes into typed
-  :class:`~chunkfold.models.ChatCompletionChunk` Structs.
+  :class:`~chunkfold.chat.models.ChatCompletionChunk` Structs.
 * :class:`ChatCompletionAccumulator` folds a stream into the final
-  :class:`~chunkfold.models.ChatCompletion`, in Rust.
+  :class:`~chunkfold.chat.models.ChatCompletion`, in Rust.
 """
 
 from chunkfold._core import DEFAULT_MAX_EVENT_SIZE, ServerSentEvent, SSEDecoder, __version__
-from chunkfold.accumulate import ChatCompletionAccumulator
+from chunkfold.chat import (
+    DONE_FRAME,
+    ChatCompletion,
+    ChatCompletionAccumulator,
+    ChatCompletionChunk,
+    ChunkDecoder,
+    aiter_chunks,
+    encode_sse,
+    iter_chunks,
+)
 from chunkfold.compat.openai import from_openai, to_openai
-from chunkfold.decoder import DONE_FRAME, ChunkDecoder, aiter_chunks, encode_sse, iter_chunks
 from chunkfold.errors import (
     ChunkDecodeError,
     ChunkfoldError,
@@ -19,7 +27,6 @@ from chunkfold.errors import (
     EventTooLargeError,
     StreamAPIError,
 )
-from chunkfold.models import ChatCompletion, ChatCompletionChunk
 
 __all__ = [
     "DEFAULT_MAX_EVENT_SIZE",

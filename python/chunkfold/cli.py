@@ -67,7 +67,7 @@ def _names(values: list[str] | None) -> tuple[str, ...] | None:
 
 def _bench(args: argparse.Namespace, argv: Sequence[str]) -> int:
     """Runs the benchmark as the options say and prints the table."""
-    from chunkfold import bench
+    from chunkfold.bench import runner as bench
 
     settings = bench.Settings.quick() if args.quick else bench.Settings()
     changes: dict[str, object] = {}
@@ -143,14 +143,14 @@ def _parser() -> argparse.ArgumentParser:
         "bench",
         help="benchmark chunkfold against openai-python, httpx-sse, msgspec and orjson",
         description="Checks, then times, chunkfold and every installed baseline on the built-in corpus "
-        "(chunkfold.corpus). Prints µs per chunk, MB/s and speed-ups; baselines that are not "
+        "(chunkfold.bench.corpus). Prints µs per chunk, MB/s and speed-ups; baselines that are not "
         "installed are skipped with a note (pip install 'chunkfold[bench]' installs them).",
     )
     bench.add_argument(
         "--quick", action="store_true", help="two read patterns and short samples (< 1 minute)"
     )
-    from chunkfold.baselines import IMPLEMENTATIONS
-    from chunkfold.corpus import READ_PATTERNS, SCENARIOS
+    from chunkfold.bench.baselines import IMPLEMENTATIONS
+    from chunkfold.bench.corpus import READ_PATTERNS, SCENARIOS
 
     for option, names in (
         ("--scenario", SCENARIOS),

@@ -10,8 +10,8 @@ from typing import Any
 
 import msgspec
 
+from chunkfold.chat.models import CompletionUsage
 from chunkfold.errors import StreamAPIError
-from chunkfold.models import CompletionUsage
 
 __all__ = [
     "ChoiceFinished",

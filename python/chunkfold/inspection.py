@@ -28,9 +28,9 @@ from typing import Any, Final
 import msgspec
 
 from chunkfold import ChatCompletionAccumulator, SSEDecoder
-from chunkfold.decoder import raise_if_api_error
+from chunkfold.chat.decoder import raise_if_api_error
+from chunkfold.chat.models import ChatCompletion, ChatCompletionChunk, CompletionUsage
 from chunkfold.errors import EventTooLargeError, StreamAPIError
-from chunkfold.models import ChatCompletion, ChatCompletionChunk, CompletionUsage
 
 __all__ = ["Finding", "Inspection", "inspect_bytes", "to_json_value"]
 

@@ -1,14 +1,19 @@
 //! chunkfold's pure Rust core: incremental WHATWG Server-Sent Events framing
-//! for OpenAI-style chat completion streams.
+//! and folding of LLM streams.
+//!
+//! The shared core is [`sse`] (the scanner), [`json`] (the pull reader),
+//! [`frames`] (payload framing for batch decoding) and [`error`]; each
+//! protocol has a home of its own: [`chat`] for OpenAI Chat Completions.
 //!
 //! Nothing here knows about Python: the `python` feature adds the PyO3
 //! binding layer in [`bindings`], and `cargo test` runs without it.
 
 #![cfg_attr(test, allow(clippy::indexing_slicing, clippy::unwrap_used))]
 
+pub mod chat;
 pub mod error;
-pub mod fold;
 pub mod frames;
+pub mod json;
 pub mod sse;
 
 pub use error::Error;

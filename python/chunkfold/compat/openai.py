@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any, overload
 
 import msgspec
 
+from chunkfold.chat.models import ChatCompletion, ChatCompletionChunk
 from chunkfold.compat.openai_state import ChatCompletionStreamState, dump_for_openai
-from chunkfold.models import ChatCompletion, ChatCompletionChunk
 
 if TYPE_CHECKING:
     from openai.types.chat import ChatCompletion as OpenAIChatCompletion

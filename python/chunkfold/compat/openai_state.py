@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 
 from chunkfold import events as ev
-from chunkfold.accumulate import ChatCompletionAccumulator
+from chunkfold.chat.accumulate import ChatCompletionAccumulator
 
 __all__ = ["ChatCompletionStreamState", "dump_for_openai"]
 

@@ -1,8 +1,8 @@
 //! The PyO3 binding layer: thin frozen pyclasses over the pure core. This
 //! is the only module that imports pyo3.
 
+mod chat;
 mod errors;
-mod fold;
 mod frames;
 mod input;
 mod sse;
@@ -16,7 +16,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<sse::SSEDecoder>()?;
     m.add_class::<sse::ServerSentEvent>()?;
     m.add_class::<frames::ChunkFramer>()?;
-    m.add_class::<fold::Accumulator>()?;
+    m.add_class::<chat::Accumulator>()?;
     m.add_class::<frames::Segment>()?;
     Ok(())
 }

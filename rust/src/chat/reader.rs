@@ -14,7 +14,7 @@
 
 use std::borrow::Cow;
 
-use super::json::{Cursor, Result};
+use crate::json::{Cursor, Result};
 
 /// A range of the text arena.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

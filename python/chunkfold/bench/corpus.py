@@ -38,8 +38,8 @@ from typing import Any, Final
 
 import msgspec
 
-from chunkfold._corpus_text import cjk_tokens, fragments, logprob_entry, tool_calls, words
-from chunkfold.models import (
+from chunkfold.bench._corpus_text import cjk_tokens, fragments, logprob_entry, tool_calls, words
+from chunkfold.chat.models import (
     ChatCompletion,
     ChatCompletionChoice,
     ChatCompletionMessage,
@@ -126,7 +126,7 @@ class Expected:
         return sum(p != b"[DONE]" for p in self.payloads)
 
     def completion(self) -> ChatCompletion:
-        """The whole :class:`~chunkfold.models.ChatCompletion` the README's merge rules give."""
+        """The whole :class:`~chunkfold.chat.models.ChatCompletion` the README's merge rules give."""
         return ChatCompletion(
             id=self.id,
             created=self.created,

@@ -2,7 +2,6 @@
 //! from the raw bytes: SSE framing, a lazy JSON read and the merge rules,
 //! with no intermediate objects.
 
-mod json;
 mod output;
 mod reader;
 mod state;

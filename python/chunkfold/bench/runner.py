@@ -1,11 +1,11 @@
 """``chunkfold bench``: chunkfold against today's tools on the built-in corpus.
 
-For every scenario (:data:`chunkfold.corpus.SCENARIOS`), read pattern
-(:func:`chunkfold.corpus.reads`) and implementation
-(:data:`chunkfold.baselines.IMPLEMENTATIONS`), :func:`run`:
+For every scenario (:data:`chunkfold.bench.corpus.SCENARIOS`), read pattern
+(:func:`chunkfold.bench.corpus.reads`) and implementation
+(:data:`chunkfold.bench.baselines.IMPLEMENTATIONS`), :func:`run`:
 
 1. runs the implementation once and checks its result against what the corpus
-   recorded (:func:`chunkfold.baselines.check`); a wrong result is reported and
+   recorded (:func:`chunkfold.bench.baselines.check`); a wrong result is reported and
    never timed;
 2. warms it up, and picks how many calls make one sample last ``min_time``;
 3. takes ``repeat`` samples with :func:`time.perf_counter_ns`, in rounds that
@@ -45,8 +45,8 @@ from typing import Any, TextIO
 
 import chunkfold._core
 from chunkfold import __version__
-from chunkfold.baselines import IMPLEMENTATIONS, Implementation, Reads, ResultMismatch, check
-from chunkfold.corpus import READ_PATTERNS, SCENARIOS, CorpusStream, reads
+from chunkfold.bench.baselines import IMPLEMENTATIONS, Implementation, Reads, ResultMismatch, check
+from chunkfold.bench.corpus import READ_PATTERNS, SCENARIOS, CorpusStream, reads
 
 __all__ = [
     "REFERENCE",

@@ -7,7 +7,7 @@ use pyo3::types::PyBytes;
 
 use super::errors::{busy, to_pyerr};
 use super::input::{event_size_limit, to_bytes, DETACH_AT};
-use crate::fold::{self, Event};
+use crate::chat::{self, Event};
 
 /// `(kind, choice, tool position, tool name, text)`, as `accumulate.py` reads it.
 type PyEvent = (
@@ -67,11 +67,11 @@ fn to_py_event(event: Event) -> PyEvent {
 /// Folds raw stream bytes into a completion, all in Rust.
 #[pyclass(frozen, module = "chunkfold._core", name = "Accumulator")]
 pub struct Accumulator {
-    state: Mutex<fold::Accumulator>,
+    state: Mutex<chat::Accumulator>,
 }
 
 impl Accumulator {
-    fn lock(&self) -> PyResult<MutexGuard<'_, fold::Accumulator>> {
+    fn lock(&self) -> PyResult<MutexGuard<'_, chat::Accumulator>> {
         self.state
             .try_lock()
             .map_err(|_| busy("ChatCompletionAccumulator"))
@@ -85,7 +85,7 @@ impl Accumulator {
     fn new(max_event_size: Option<&Bound<'_, PyAny>>, events: bool) -> PyResult<Self> {
         let max_event_size = event_size_limit(max_event_size)?;
         Ok(Self {
-            state: Mutex::new(fold::Accumulator::new(max_event_size, events)),
+            state: Mutex::new(chat::Accumulator::new(max_event_size, events)),
         })
     }
 

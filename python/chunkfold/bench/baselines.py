@@ -35,8 +35,8 @@ from typing import Any, Literal
 import msgspec
 
 import chunkfold
-from chunkfold.corpus import CorpusStream
-from chunkfold.models import (
+from chunkfold.bench.corpus import CorpusStream
+from chunkfold.chat.models import (
     ChatCompletion,
     ChatCompletionChoice,
     ChatCompletionChunk,
@@ -319,8 +319,8 @@ class DictFold(_Fold):
 
 
 class StructFold(_Fold):
-    """Folds :class:`~chunkfold.models.ChatCompletionChunk` Structs into a
-    :class:`~chunkfold.models.ChatCompletion`, by the same rules as :class:`DictFold`."""
+    """Folds :class:`~chunkfold.chat.models.ChatCompletionChunk` Structs into a
+    :class:`~chunkfold.chat.models.ChatCompletion`, by the same rules as :class:`DictFold`."""
 
     __slots__ = ()
 

@@ -9,7 +9,8 @@ from typing import Any
 import msgspec
 
 from chunkfold import _core
-from chunkfold.decoder import raise_if_api_error
+from chunkfold.chat.decoder import raise_if_api_error
+from chunkfold.chat.models import ChatCompletion, ChatCompletionChunk, CompletionUsage
 from chunkfold.errors import ChunkDecodeError, EventTooLargeError, StreamAPIError
 from chunkfold.events import (
     ChoiceFinished,
@@ -22,8 +23,8 @@ from chunkfold.events import (
     ToolArgumentsDelta,
     UsageReceived,
 )
-from chunkfold.models import ChatCompletion, ChatCompletionChunk, CompletionUsage
 from chunkfold.partial_json import PartialJSON, PartialJSONError
+from chunkfold.usage import TokenUsage
 
 __all__ = ["ChatCompletionAccumulator"]
 
@@ -124,6 +125,16 @@ class ChatCompletionAccumulator:
         """The last usage the provider sent, or ``None``."""
         raw = self._core.usage_json()
         return None if raw is None else _usage_decoder.decode(raw)
+
+    @property
+    def token_usage(self) -> TokenUsage | None:
+        """The last usage in the shape every protocol shares, or ``None``.
+
+        ``prompt_tokens`` already includes cached tokens; a counter the
+        provider did not send stays ``None``.
+        """
+        raw = self._core.usage_json()
+        return None if raw is None else _token_usage(_raw_usage_decoder.decode(raw))
 
     def usage_json(self) -> bytes | None:
         """The last usage object exactly as the provider sent it, with any
@@ -241,6 +252,36 @@ def _event(kind: str, choice: int, tool: int | None, name: str | None, text: str
         tokens = _tokens_decoder.decode(text or "[]")
         return LogprobsDelta(choice=choice, refusal=kind == "logprobs_refusal", tokens=tokens)
     raise ValueError(f"unknown event kind {kind!r}")  # pragma: no cover
+
+
+class _RawDetails(msgspec.Struct, gc=False):
+    cached_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    reasoning_tokens: int | None = None
+
+
+class _RawUsage(msgspec.Struct, gc=False):
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    total_tokens: int | None = None
+    prompt_tokens_details: _RawDetails | None = None
+    completion_tokens_details: _RawDetails | None = None
+
+
+_raw_usage_decoder = msgspec.json.Decoder(_RawUsage)
+
+
+def _token_usage(raw: _RawUsage) -> TokenUsage:
+    prompt = raw.prompt_tokens_details or _RawDetails()
+    completion = raw.completion_tokens_details or _RawDetails()
+    return TokenUsage(
+        input=raw.prompt_tokens,
+        cached_input=prompt.cached_tokens,
+        cache_creation_input=prompt.cache_write_tokens,
+        output=raw.completion_tokens,
+        reasoning=completion.reasoning_tokens,
+        total=raw.total_tokens,
+    )
 
 
 def _api_error(payload: bytes, is_event: bool, offset: int) -> StreamAPIError:

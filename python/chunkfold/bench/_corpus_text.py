@@ -1,4 +1,4 @@
-"""The text that :mod:`chunkfold.corpus` streams: English-ish tokens, tool call
+"""The text that :mod:`chunkfold.bench.corpus` streams: English-ish tokens, tool call
 arguments, logprobs entries, and CJK text with emoji. Everything is drawn from
 a seeded :class:`random.Random`, so the same seed gives the same text."""
 

@@ -16,8 +16,8 @@
 //! idempotent (set-once ids, "last non-empty" fingerprints, nulls). Matching
 //! costs two memory compares and two string scans instead of a parse.
 
-use super::json::Cursor;
 use super::reader::{Layout, Op, Text, ToolFragment};
+use crate::json::Cursor;
 
 /// See the module docs.
 #[derive(Debug, Clone, PartialEq, Eq)]

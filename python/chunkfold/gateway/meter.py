@@ -25,8 +25,8 @@ from typing import Any, Literal, TypeVar, overload
 
 import msgspec
 
-from chunkfold.accumulate import ChatCompletionAccumulator
-from chunkfold.models import ChatCompletion, CompletionUsage
+from chunkfold.chat.accumulate import ChatCompletionAccumulator
+from chunkfold.chat.models import ChatCompletion, CompletionUsage
 
 __all__ = [
     "StreamMeter",

@@ -10,8 +10,8 @@ from typing import Any
 import msgspec
 
 from chunkfold import _core
+from chunkfold.chat.models import ChatCompletionChunk
 from chunkfold.errors import ChunkDecodeError, EventTooLargeError, StreamAPIError
-from chunkfold.models import ChatCompletionChunk
 
 __all__ = ["DONE_FRAME", "ChunkDecoder", "aiter_chunks", "encode_sse", "iter_chunks"]
 
