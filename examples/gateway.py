@@ -57,9 +57,10 @@ async def completions(request: Request) -> Response:
     def record(summary: StreamSummary) -> None:
         totals = app.state.usage[key]
         totals["streams"] += 1
-        if summary.usage is not None:
-            totals["prompt_tokens"] += summary.usage.prompt_tokens
-            totals["completion_tokens"] += summary.usage.completion_tokens
+        usage = summary.token_usage
+        if usage is not None:
+            totals["input_tokens"] += usage.input or 0
+            totals["output_tokens"] += usage.output or 0
         totals[summary.status] += 1
         app.state.summaries.append(summary)
         log.info(summary_line(summary, key=key))

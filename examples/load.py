@@ -471,7 +471,7 @@ def _busy_cpu() -> float:
 
 def _metered(server: Server, key: str) -> int:
     totals = httpx.get(f"{server.url}/v1/usage", timeout=10).json()
-    return int(totals.get(key[-6:], {}).get("completion_tokens", 0))
+    return int(totals.get(key[-6:], {}).get("output_tokens", 0))
 
 
 def _rounds(

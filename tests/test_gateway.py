@@ -20,6 +20,7 @@ from chunkfold.gateway import (
     ensure_include_usage,
     tap,
 )
+from chunkfold.usage import TokenUsage
 from conftest import FIXTURES
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -220,14 +221,18 @@ def test_middleware_meters_event_streams_without_changing_a_byte(serve: Any) -> 
     summaries: list[tuple[StreamSummary, dict[str, Any]]] = []
     base = serve(metered_app(summaries))
     with httpx.Client(base_url=base) as client:
-        assert client.post("/v1/chat/completions").content == TEXT
+        assert client.post("/v1/chat/completions", json={"model": "gpt-4o", "stream": True}).content == TEXT
         assert client.post("/v1/embeddings").content == TEXT  # not a chat route: not metered
         assert client.post("/v1/chat/completions/json").json() == {"ok": True}
     [(summary, scope)] = summaries
     assert scope["path"] == "/v1/chat/completions"
     assert summary.status == "done"
+    assert summary.protocol == "chat"
+    assert summary.request_model == "gpt-4o"
+    assert summary.model == summary.result.model != ""
     assert summary.usage is not None
     assert summary.usage.total_tokens == 22
+    assert summary.token_usage == TokenUsage(input=14, cached_input=0, output=8, reasoning=0, total=22)
 
 
 # --- the example proxy and mock upstream, end to end --------------------------
@@ -258,7 +263,7 @@ def test_usage_is_metered_per_key_even_when_the_client_did_not_ask(proxy: tuple[
     client = openai.OpenAI(api_key="sk-meter-me-0001", base_url=f"{gateway}/v1")
     list(client.chat.completions.create(model="mock-chat", messages=[], stream=True, max_tokens=10))
     totals = httpx.get(f"{gateway}/v1/usage").json()["e-0001"]
-    assert totals["completion_tokens"] == 10
+    assert totals["output_tokens"] == 10
     assert totals["done"] == 1
 
 

@@ -17,6 +17,7 @@ __all__ = [
     "DecoderFinishedError",
     "EventTooLargeError",
     "StreamAPIError",
+    "UnknownProtocolError",
 ]
 
 
@@ -122,3 +123,9 @@ class StreamAPIError(ChunkfoldError):
         self.param = param
         self.raw = raw
         self.chunk = chunk
+
+
+class UnknownProtocolError(ChunkfoldError, ValueError):
+    """A stream ended (or grew past the sniffing limit) before any of its
+    events showed which protocol it speaks; see
+    :func:`chunkfold.gateway.detect_protocol`."""

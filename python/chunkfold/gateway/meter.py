@@ -3,14 +3,12 @@
 * :func:`tap` wraps any sync or async byte iterable (an upstream response),
   yields every read unchanged and at once, and hands a :class:`StreamSummary`
   to ``on_complete`` when the stream ends, however it ends.
-* :class:`StreamMeterMiddleware` does the same for any ASGI app's
-  ``text/event-stream`` responses.
-* :func:`ensure_include_usage` makes the upstream send usage even when the
-  client did not ask, and :func:`drop_usage_chunk` takes that extra chunk out
-  of what the client receives again.
+* :class:`StreamMeter` is what :func:`tap` and
+  :class:`~chunkfold.gateway.StreamMeterMiddleware` share: it picks the
+  protocol's accumulator and summarises the stream.
 
-Folding uses :class:`~chunkfold.ChatCompletionAccumulator`'s fast path: one
-call into Rust per read, no Python object per chunk.
+Folding uses the accumulators' fast path (``feed(bytes)``): one call into
+Rust per read, no Python object per event.
 """
 
 from __future__ import annotations
@@ -18,33 +16,29 @@ from __future__ import annotations
 import inspect
 import json
 import logging
-import re
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from typing import Any, Literal, TypeVar, overload
 
 import msgspec
 
-from chunkfold.chat.accumulate import ChatCompletionAccumulator
-from chunkfold.chat.models import ChatCompletion, CompletionUsage
+from chunkfold._core import SSEDecoder
+from chunkfold.errors import ChunkfoldError, UnknownProtocolError
+from chunkfold.gateway.protocols import PROTOCOLS, Protocol, detect_protocol, fold_for
+from chunkfold.usage import TokenUsage
 
-__all__ = [
-    "StreamMeter",
-    "StreamMeterMiddleware",
-    "StreamSummary",
-    "summary_line",
-    "adrop_usage_chunk",
-    "drop_usage_chunk",
-    "ensure_include_usage",
-    "tap",
-]
+__all__ = ["StreamMeter", "StreamSummary", "acall", "summary_line", "tap"]
 
 log = logging.getLogger("chunkfold.gateway")
 
-Status = Literal["in_progress", "done", "finished", "error", "truncated", "cancelled"]
+Status = Literal["in_progress", "done", "finished", "incomplete", "error", "truncated", "cancelled"]
 Callback = Callable[["StreamSummary"], "Awaitable[None] | None"]
 ErrorCallback = Callable[[BaseException, "StreamSummary"], "Awaitable[None] | None"]
 B = TypeVar("B", bytes, bytearray, memoryview)
+
+#: How many bytes a stream of unknown protocol may send before its protocol
+#: shows; past this it is summarised with an :class:`UnknownProtocolError`.
+SNIFF_LIMIT = 1 << 20
 
 
 class StreamSummary(msgspec.Struct, kw_only=True, frozen=True):
@@ -54,36 +48,95 @@ class StreamSummary(msgspec.Struct, kw_only=True, frozen=True):
     requested); ``None`` where the event never happened.
     """
 
-    completion: ChatCompletion
-    usage: CompletionUsage | None
+    protocol: Protocol | None
+    """``"chat"``, ``"responses"`` or ``"anthropic"``; ``None`` if no event showed it."""
+    result: Any
+    """The folded result: a ``ChatCompletion``, ``Response`` or ``Message``;
+    ``None`` when the protocol never showed."""
+    usage: Any
+    """The protocol's own usage object (``CompletionUsage``, ``ResponseUsage``,
+    ``Usage``) as the provider last sent it, or ``None``."""
+    token_usage: TokenUsage | None
+    """The same usage in the shape every protocol shares."""
     usage_source: Literal["provider", "missing"]
     status: Status
     """The accumulator's status, or ``"cancelled"`` if the client went away."""
     error: BaseException | None
     """The API error the stream carried, or the upstream's transport error."""
+    model: str | None = None
+    """The model the response named."""
+    request_model: str | None = None
+    """The model the request asked for (the middleware reads the request body)."""
+    response_id: str | None = None
+    finish_reasons: tuple[str, ...] = ()
+    """Chat: each choice's ``finish_reason``; Responses: the incomplete reason
+    or final status; Anthropic: the ``stop_reason``."""
+    started_at: int = 0
+    """Wall-clock time the stream started, in ns since the epoch."""
     time_to_first_byte: float | None
     time_to_first_token: float | None
+    """Up to the first event carrying content, reasoning, refusal, audio or a
+    tool call: a role-only chunk or a lifecycle event does not count."""
     duration: float
     tokens_per_second: float | None
-    """Completion tokens (from usage, else chunks) over the time from first to last token."""
+    """Output tokens (from usage, else events) over the time from first to last token."""
     max_gap: float
     """The longest wait between two reads."""
     bytes: int
     chunks: int
+    """Events folded."""
+
+    @property
+    def completion(self) -> Any:
+        """The folded result, under its first name (:attr:`result`)."""
+        return self.result
 
 
 class StreamMeter:
     """Folds one stream's reads and summarises it; what :func:`tap` and the
     middleware share. Never raises from :meth:`feed`: metering must not break
-    the stream it meters."""
+    the stream it meters.
 
-    __slots__ = ("_acc", "_last", "_max_gap", "_start", "summary")
+    ``protocol`` is the stream's protocol, or ``None`` (``"auto"``) to tell it
+    from the first event that decides (:func:`detect_protocol`): reads are
+    kept until then, at most :data:`SNIFF_LIMIT` bytes.
+    """
 
-    def __init__(self) -> None:
-        self._acc = ChatCompletionAccumulator(strict=False)
+    __slots__ = (
+        "_acc",
+        "_describe",
+        "_held",
+        "_last",
+        "_max_gap",
+        "_protocol",
+        "_request_model",
+        "_sniffed",
+        "_sniffer",
+        "_start",
+        "_started_at",
+        "summary",
+    )
+
+    def __init__(self, *, protocol: Protocol | None = None, request_model: str | None = None) -> None:
         self._start = self._last = time.monotonic_ns()
+        self._started_at = time.time_ns()
         self._max_gap = 0
+        self._request_model = request_model
+        self._acc: Any = None
+        self._protocol: Protocol | None = None
+        self._held: bytearray | None = None
+        self._sniffer: SSEDecoder | None = None
+        self._sniffed = 0
+        if protocol is None:
+            self._held = bytearray()
+            self._sniffer = SSEDecoder()
+        else:
+            self._start_fold(protocol)
         self.summary: StreamSummary | None = None
+
+    def _start_fold(self, protocol: Protocol) -> None:
+        self._protocol = protocol
+        self._acc, self._describe = fold_for(protocol)
 
     def feed(self, data: bytes | bytearray | memoryview) -> None:
         """Meters one read."""
@@ -91,45 +144,104 @@ class StreamMeter:
         self._max_gap = max(self._max_gap, now - self._last)
         self._last = now
         try:
-            self._acc.feed(data)
+            if self._acc is not None:
+                self._acc.feed(data)
+            else:
+                self._sniff(data)
         except Exception:  # pragma: no cover - strict=False folds everything
             log.exception("chunkfold could not meter a read")
+
+    def _sniff(self, data: bytes | bytearray | memoryview) -> None:
+        self._sniffed += len(data)
+        held, sniffer = self._held, self._sniffer
+        if held is None or sniffer is None:
+            return
+        held.extend(data)
+        try:
+            events = sniffer.feed(data)
+        except ChunkfoldError:
+            events = []
+        for event in events:
+            protocol = detect_protocol(first_event=event.raw)
+            if protocol is not None:
+                self._held = self._sniffer = None
+                self._start_fold(protocol)
+                self._acc.feed(bytes(held))
+                return
+        if len(held) > SNIFF_LIMIT:
+            self._held = self._sniffer = None
 
     def close(self, *, cancelled: bool = False, error: BaseException | None = None) -> StreamSummary:
         """Ends the stream and returns its summary (the same one if called again)."""
         if self.summary is not None:
             return self.summary
+        if self._acc is None:
+            self.summary = self._undecided(cancelled, error)
+            return self.summary
         acc = self._acc
-        completion = acc.finish()
+        result = acc.finish()
+        model, response_id, finish_reasons = self._describe(result)
         now = time.monotonic_ns()
-        status: Status = "cancelled" if cancelled else "error" if error is not None else acc.status  # type: ignore[assignment]
+        status: Status = "cancelled" if cancelled else "error" if error is not None else acc.status
         usage = acc.usage
+        token_usage = acc.token_usage
         self.summary = StreamSummary(
-            completion=completion,
+            protocol=self._protocol,
+            result=result,
             usage=usage,
+            token_usage=token_usage,
             usage_source="provider" if usage is not None else "missing",
             status=status,
             error=error if error is not None else acc.error,
+            model=model,
+            request_model=self._request_model,
+            response_id=response_id,
+            finish_reasons=finish_reasons,
+            started_at=self._started_at,
             time_to_first_byte=self._since(acc.first_byte_ns),
             time_to_first_token=self._since(acc.first_token_ns),
             duration=(now - self._start) / 1e9,
-            tokens_per_second=_rate(acc, usage),
+            tokens_per_second=_rate(acc, token_usage),
             max_gap=self._max_gap / 1e9,
             bytes=acc.bytes,
             chunks=acc.chunks,
         )
         return self.summary
 
+    def _undecided(self, cancelled: bool, error: BaseException | None) -> StreamSummary:
+        size = self._sniffed
+        if error is None and not cancelled and size:
+            error = UnknownProtocolError(f"the stream's {size} bytes never showed its protocol", offset=size)
+        status: Status = "cancelled" if cancelled else "error" if error is not None else "truncated"
+        return StreamSummary(
+            protocol=None,
+            result=None,
+            usage=None,
+            token_usage=None,
+            usage_source="missing",
+            status=status,
+            error=error,
+            request_model=self._request_model,
+            started_at=self._started_at,
+            time_to_first_byte=None,
+            time_to_first_token=None,
+            duration=(time.monotonic_ns() - self._start) / 1e9,
+            tokens_per_second=None,
+            max_gap=self._max_gap / 1e9,
+            bytes=size,
+            chunks=0,
+        )
+
     def _since(self, ns: int | None) -> float | None:
         return None if ns is None else (ns - self._start) / 1e9
 
 
-def _rate(acc: ChatCompletionAccumulator, usage: CompletionUsage | None) -> float | None:
+def _rate(acc: Any, usage: TokenUsage | None) -> float | None:
     first, last = acc.first_token_ns, acc.last_token_ns
     if first is None or last is None or last <= first:
         return None
-    tokens = usage.completion_tokens if usage is not None and usage.completion_tokens else acc.chunks
-    return tokens / ((last - first) / 1e9)
+    tokens = usage.output if usage is not None and usage.output else acc.chunks
+    return float(tokens / ((last - first) / 1e9))
 
 
 def _call(callback: Callable[..., Any] | None, *args: Any) -> Any:
@@ -143,7 +255,7 @@ def _call(callback: Callable[..., Any] | None, *args: Any) -> Any:
         return None
 
 
-async def _acall(callback: Callable[..., Any] | None, *args: Any) -> None:
+async def acall(callback: Callable[..., Any] | None, *args: Any) -> None:
     result = _call(callback, *args)
     if inspect.isawaitable(result):
         try:
@@ -154,11 +266,25 @@ async def _acall(callback: Callable[..., Any] | None, *args: Any) -> None:
 
 @overload
 def tap(
-    source: AsyncIterable[B], /, *, on_complete: Callback | None = ..., on_error: ErrorCallback | None = ...
+    source: AsyncIterable[B],
+    /,
+    *,
+    on_complete: Callback | None = ...,
+    on_error: ErrorCallback | None = ...,
+    protocol: Protocol | Literal["auto"] = ...,
+    path: str | None = ...,
+    request_model: str | None = ...,
 ) -> AsyncIterator[B]: ...
 @overload
 def tap(
-    source: Iterable[B], /, *, on_complete: Callback | None = ..., on_error: ErrorCallback | None = ...
+    source: Iterable[B],
+    /,
+    *,
+    on_complete: Callback | None = ...,
+    on_error: ErrorCallback | None = ...,
+    protocol: Protocol | Literal["auto"] = ...,
+    path: str | None = ...,
+    request_model: str | None = ...,
 ) -> Iterator[B]: ...
 def tap(
     source: Iterable[B] | AsyncIterable[B],
@@ -166,6 +292,9 @@ def tap(
     *,
     on_complete: Callback | None = None,
     on_error: ErrorCallback | None = None,
+    protocol: Protocol | Literal["auto"] = "auto",
+    path: str | None = None,
+    request_model: str | None = None,
 ) -> Iterator[B] | AsyncIterator[B]:
     """Yields every read of ``source`` unchanged and at once, metering on the side.
 
@@ -175,14 +304,28 @@ def tap(
     when the client goes away (``close()``/``aclose()`` or cancellation:
     status ``"cancelled"``). Async callbacks are awaited in the async form. A
     callback that raises is logged and never breaks the stream.
+
+    ``protocol`` is ``"chat"``, ``"responses"``, ``"anthropic"`` or
+    ``"auto"``: the request ``path`` decides (``/v1/responses``...) or,
+    failing that, the stream's first deciding event
+    (:func:`~chunkfold.gateway.detect_protocol`). ``request_model`` is copied
+    into the summary.
     """
+    if protocol == "auto":
+        chosen = detect_protocol(path=path)
+    elif protocol in PROTOCOLS:
+        chosen = protocol
+    else:
+        raise ValueError(f"protocol must be one of {(*PROTOCOLS, 'auto')}, not {protocol!r}")
+    meter = StreamMeter(protocol=chosen, request_model=request_model)
     if isinstance(source, AsyncIterable):
-        return _atap(source, on_complete, on_error)
-    return _tap(source, on_complete, on_error)
+        return _atap(source, meter, on_complete, on_error)
+    return _tap(source, meter, on_complete, on_error)
 
 
-def _tap(source: Iterable[B], on_complete: Callback | None, on_error: ErrorCallback | None) -> Iterator[B]:
-    meter = StreamMeter()
+def _tap(
+    source: Iterable[B], meter: StreamMeter, on_complete: Callback | None, on_error: ErrorCallback | None
+) -> Iterator[B]:
     error: BaseException | None = None
     cancelled = False
     pending = None
@@ -207,11 +350,10 @@ def _tap(source: Iterable[B], on_complete: Callback | None, on_error: ErrorCallb
 
 
 async def _atap(
-    source: AsyncIterable[B], on_complete: Callback | None, on_error: ErrorCallback | None
+    source: AsyncIterable[B], meter: StreamMeter, on_complete: Callback | None, on_error: ErrorCallback | None
 ) -> AsyncIterator[B]:
     import asyncio
 
-    meter = StreamMeter()
     error: BaseException | None = None
     cancelled = False
     pending = None
@@ -231,178 +373,20 @@ async def _atap(
             meter.feed(pending)
         summary = meter.close(cancelled=cancelled, error=error)
         if error is not None:
-            await _acall(on_error, error, summary)
-        await _acall(on_complete, summary)
-
-
-def ensure_include_usage(body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-    """Makes a streaming request ask for usage.
-
-    Returns the body to send upstream (a copy, with
-    ``stream_options.include_usage = true`` when ``stream`` is true) and
-    whether the client had asked for usage itself. When it had not, pass the
-    upstream bytes through :func:`drop_usage_chunk` so the client receives
-    what it asked for; only then do bytes change.
-    """
-    if not isinstance(body, dict):
-        raise TypeError(f"ensure_include_usage() takes the request body as a dict, not {type(body).__name__}")
-    options = body.get("stream_options")
-    if options is None:
-        options = {}
-    elif not isinstance(options, dict):
-        return body, False  # not ours to fix: upstream answers it as it would without us
-    asked = bool(options.get("include_usage"))
-    if not body.get("stream") or asked:
-        return body, asked
-    return {**body, "stream_options": {**options, "include_usage": True}}, asked
-
-
-class _UsageOnly(msgspec.Struct):
-    choices: list[Any] | None = None
-    usage: Any = None
-
-
-_usage_only = msgspec.json.Decoder(_UsageOnly)
-
-
-def _is_usage_only(event: bytes) -> bool:
-    data = [line[5:].removeprefix(b" ") for line in event.splitlines() if line.startswith(b"data:")]
-    if len(data) != 1 or b"usage" not in data[0]:
-        return False
-    try:
-        chunk = _usage_only.decode(data[0])
-    except msgspec.MsgspecError:
-        return False
-    return not chunk.choices and chunk.usage is not None
-
-
-# A blank line: two line ends, where CRLF counts as one (atomic groups keep
-# "\r\n" from being read as "\r" then "\n").
-_BLANK_LINE = re.compile(rb"(?>\r\n|\r|\n)(?>\r\n|\r|\n)")
-
-
-def _split_events(buffer: bytes) -> tuple[list[bytes], bytes]:
-    """The complete raw events in ``buffer`` (each with its blank line), and the rest."""
-    events = []
-    start = 0
-    for blank in _BLANK_LINE.finditer(buffer):
-        events.append(buffer[start : blank.end()])
-        start = blank.end()
-    return events, buffer[start:]
-
-
-def drop_usage_chunk(source: Iterable[bytes]) -> Iterator[bytes]:
-    """Forwards a stream without its usage-only chunk (``choices: []`` with usage).
-
-    For clients that did not ask for usage (see :func:`ensure_include_usage`).
-    Complete events are forwarded as soon as they end; everything else is
-    byte for byte.
-    """
-    carry = b""
-    for data in source:
-        events, carry = _split_events(carry + bytes(data))
-        kept = b"".join(e for e in events if not _is_usage_only(e))
-        if kept:
-            yield kept
-    if carry:
-        yield carry
-
-
-async def adrop_usage_chunk(source: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
-    """Async :func:`drop_usage_chunk`."""
-    carry = b""
-    async for data in source:
-        events, carry = _split_events(carry + bytes(data))
-        kept = b"".join(e for e in events if not _is_usage_only(e))
-        if kept:
-            yield kept
-    if carry:
-        yield carry
-
-
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-
-class StreamMeterMiddleware:
-    """Pure ASGI middleware that meters ``text/event-stream`` responses of
-    chat completion routes without changing a byte.
-
-    Other responses, and other routes, pass through untouched. ``on_complete``
-    receives a :class:`StreamSummary` and the ASGI ``scope`` (for the path,
-    headers and client).
-
-    Args:
-        app: the ASGI app (Starlette, FastAPI, any).
-        on_complete: called once per metered stream, even if the client went away.
-        paths: the route suffixes to meter.
-    """
-
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        on_complete: Callable[[StreamSummary, dict[str, Any]], Any],
-        paths: tuple[str, ...] = ("/chat/completions",),
-    ) -> None:
-        self.app = app
-        self.on_complete = on_complete
-        self.paths = paths
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope.get("type") != "http" or not scope.get("path", "").endswith(self.paths):
-            await self.app(scope, receive, send)
-            return
-        meter: StreamMeter | None = None
-
-        async def metering_send(message: dict[str, Any]) -> None:
-            nonlocal meter
-            if message["type"] == "http.response.start" and _is_event_stream(message):
-                meter = StreamMeter()
-            elif message["type"] == "http.response.body" and meter is not None:
-                meter.feed(message.get("body", b""))
-                if not message.get("more_body", False):
-                    await send(message)
-                    await self._complete(meter, scope)
-                    return
-            await send(message)
-
-        error: BaseException | None = None
-        try:
-            await self.app(scope, receive, metering_send)
-        except BaseException as exc:
-            error = exc
-            raise
-        finally:
-            if meter is not None and meter.summary is None:
-                import asyncio
-
-                cancelled = error is None or isinstance(error, (asyncio.CancelledError, OSError))
-                meter.close(cancelled=cancelled, error=None if cancelled else error)
-                await self._complete(meter, scope)
-
-    async def _complete(self, meter: StreamMeter, scope: dict[str, Any]) -> None:
-        await _acall(self.on_complete, meter.close(), scope)
-
-
-def _is_event_stream(message: dict[str, Any]) -> bool:
-    for name, value in message.get("headers", []):
-        if name.lower() == b"content-type":
-            return bytes(value).split(b";")[0].strip().lower() == b"text/event-stream"
-    return False
+            await acall(on_error, error, summary)
+        await acall(on_complete, summary)
 
 
 def summary_line(summary: StreamSummary, **fields: Any) -> str:
     """One log line for a stream: status, usage, timings and ``fields``."""
-    usage = summary.usage
+    usage = summary.token_usage
     record = {
         **fields,
+        "protocol": summary.protocol,
         "status": summary.status,
-        "model": summary.completion.model,
-        "prompt_tokens": usage.prompt_tokens if usage else None,
-        "completion_tokens": usage.completion_tokens if usage else None,
+        "model": summary.model,
+        "input_tokens": usage.input if usage else None,
+        "output_tokens": usage.output if usage else None,
         "usage_source": summary.usage_source,
         "ttfb_ms": None if summary.time_to_first_byte is None else round(summary.time_to_first_byte * 1e3, 1),
         "ttft_ms": None
