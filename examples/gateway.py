@@ -1,13 +1,15 @@
-"""An OpenAI-compatible metering proxy built on chunkfold.gateway.
+"""A metering LLM proxy built on chunkfold.gateway.
 
     python examples/gateway.py --port 8000 --upstream http://127.0.0.1:8001
 
-It forwards ``POST /v1/chat/completions`` to the upstream with
+It forwards ``POST /v1/chat/completions``, ``POST /v1/responses`` (OpenAI)
+and ``POST /v1/messages`` (Anthropic) to the upstream with
 ``httpx.AsyncClient``, passes the stream's bytes to the client untouched
-(``chunkfold.gateway.tap``), meters usage per API key, and logs one JSON line
-per stream. Usage is always requested upstream; when the client did not ask
-for it, the usage chunk is taken out again. ``GET /v1/usage`` shows the
-totals per key.
+(``chunkfold.gateway.tap``, which tells the protocol from the path), meters
+usage per API key, and logs one JSON line per stream. On the chat route
+usage is always requested upstream; when the client did not ask for it, the
+usage chunk is taken out again (the other two protocols always send usage).
+``GET /v1/usage`` shows the totals per key.
 """
 
 from __future__ import annotations
@@ -27,23 +29,34 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 log = logging.getLogger("chunkfold.example.gateway")
-FORWARDED = ("authorization", "content-type", "openai-organization", "openai-project", "x-mock-rate")
+FORWARDED = (
+    "authorization",
+    "content-type",
+    "openai-organization",
+    "openai-project",
+    "x-api-key",
+    "anthropic-version",
+    "anthropic-beta",
+    "x-mock-rate",
+)
 
 
 def _key(request: Request) -> str:
     auth = request.headers.get("authorization", "")
-    token = auth.removeprefix("Bearer ").strip()
+    token = auth.removeprefix("Bearer ").strip() or request.headers.get("x-api-key", "").strip()
     return token[-6:] if token else "anonymous"
 
 
-async def completions(request: Request) -> Response:
+async def forward(request: Request) -> Response:
     app = request.app
+    path = request.url.path
     body: dict[str, Any] = await request.json()
-    upstream_body, client_asked_usage = ensure_include_usage(body)
+    is_chat = path.endswith("/chat/completions")
+    upstream_body, client_asked_usage = ensure_include_usage(body) if is_chat else (body, True)
     headers = {k: v for k, v in request.headers.items() if k.lower() in FORWARDED}
     headers["accept-encoding"] = "identity"  # forward the bytes exactly as produced
     upstream_request = app.state.client.build_request(
-        "POST", "/v1/chat/completions", json=upstream_body, headers=headers
+        "POST", path, params=request.query_params, json=upstream_body, headers=headers
     )
     upstream = await app.state.client.send(upstream_request, stream=True)
     if not body.get("stream") or not upstream.headers.get("content-type", "").startswith("text/event-stream"):
@@ -66,7 +79,10 @@ async def completions(request: Request) -> Response:
         log.info(summary_line(summary, key=key))
 
     raw: AsyncIterator[bytes] = upstream.aiter_raw()
-    forwarded = tap(raw, on_complete=record)
+    model = body.get("model")
+    forwarded = tap(
+        raw, on_complete=record, path=path, request_model=model if isinstance(model, str) else None
+    )
     if not client_asked_usage:
         forwarded = adrop_usage_chunk(forwarded)
     return StreamingResponse(
@@ -85,7 +101,9 @@ def create_app(upstream: str) -> Starlette:
     """The proxy as an ASGI app forwarding to ``upstream``."""
     app = Starlette(
         routes=[
-            Route("/v1/chat/completions", completions, methods=["POST"]),
+            Route("/v1/chat/completions", forward, methods=["POST"]),
+            Route("/v1/responses", forward, methods=["POST"]),
+            Route("/v1/messages", forward, methods=["POST"]),
             Route("/v1/usage", usage, methods=["GET"]),
         ]
     )

@@ -1,8 +1,12 @@
-"""A mock OpenAI-compatible upstream that streams realistic chat completions.
+"""A mock LLM upstream that streams realistic chat completions, Responses
+and Anthropic Messages.
 
     python examples/mock_upstream.py --port 8001 --rate 50
 
-``POST /v1/chat/completions`` streams one of these, chosen by ``model``:
+``POST /v1/responses`` and ``POST /v1/messages`` stream the same scenarios
+in those protocols (see ``mock_responses.py`` and ``mock_anthropic.py``;
+streaming only). ``POST /v1/chat/completions`` streams one of these, chosen
+by ``model``:
 
 * ``mock-chat`` (any other name too): ``max_tokens`` content tokens (default 64);
 * ``mock-tools``: two parallel tool calls, arguments in small fragments;
@@ -25,6 +29,8 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import chunkfold
+import mock_anthropic
+import mock_responses
 import msgspec
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -115,8 +121,8 @@ def frames(model: str, tokens: int, include_usage: bool) -> Iterator[tuple[bytes
     yield b"data: [DONE]\n\n", 0
 
 
-async def _paced(model: str, tokens: int, include_usage: bool, rate: float) -> AsyncIterator[bytes]:
-    for frame, carried in frames(model, tokens, include_usage):
+async def _paced(stream: Iterator[tuple[bytes, int]], rate: float) -> AsyncIterator[bytes]:
+    for frame, carried in stream:
         if rate > 0 and carried:
             await asyncio.sleep(carried / rate)
         yield frame
@@ -133,8 +139,26 @@ async def completions(request: Request) -> Response:
         for frame, _ in frames(model, tokens, True):
             acc.feed(frame)
         return Response(msgspec.json.encode(acc.finish()), media_type="application/json")
-    stream = _paced(model, tokens, include_usage, rate)
+    stream = _paced(frames(model, tokens, include_usage), rate)
     return StreamingResponse(stream, media_type="text/event-stream")
+
+
+async def _protocol_stream(request: Request, frames_for: Any) -> Response:
+    body = await request.json()
+    if not body.get("stream"):
+        return JSONResponse({"error": {"message": "the mock streams only"}}, status_code=400)
+    model = str(body.get("model") or "mock-chat")
+    tokens = int(body.get("max_output_tokens") or body.get("max_tokens") or 64)
+    rate = float(request.headers.get("x-mock-rate", request.app.state.rate))
+    return StreamingResponse(_paced(frames_for(model, tokens), rate), media_type="text/event-stream")
+
+
+async def responses(request: Request) -> Response:
+    return await _protocol_stream(request, mock_responses.frames)
+
+
+async def messages(request: Request) -> Response:
+    return await _protocol_stream(request, mock_anthropic.frames)
 
 
 async def models(request: Request) -> JSONResponse:
@@ -147,6 +171,8 @@ def create_app(rate: float = 0.0) -> Starlette:
     app = Starlette(
         routes=[
             Route("/v1/chat/completions", completions, methods=["POST"]),
+            Route("/v1/responses", responses, methods=["POST"]),
+            Route("/v1/messages", messages, methods=["POST"]),
             Route("/v1/models", models, methods=["GET"]),
         ]
     )
