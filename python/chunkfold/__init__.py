@@ -26,7 +26,9 @@ from chunkfold.errors import (
     DecoderFinishedError,
     EventTooLargeError,
     StreamAPIError,
+    UnknownProtocolError,
 )
+from chunkfold.usage import TokenUsage
 
 __all__ = [
     "DEFAULT_MAX_EVENT_SIZE",
@@ -43,6 +45,8 @@ __all__ = [
     "SSEDecoder",
     "ServerSentEvent",
     "StreamAPIError",
+    "TokenUsage",
+    "UnknownProtocolError",
     "__version__",
     "aiter_chunks",
     "encode_sse",
