@@ -81,7 +81,9 @@ class Instrument(NamedTuple):
     """Attributes beyond the common ones (operation, provider, models, server)."""
 
 
-def _histogram(name: str, unit: str, description: str, buckets: tuple[float, ...], *labels: str) -> Instrument:
+def _histogram(
+    name: str, unit: str, description: str, buckets: tuple[float, ...], *labels: str
+) -> Instrument:
     return Instrument(name, "histogram", unit, description, buckets, labels)
 
 
@@ -126,7 +128,9 @@ def instruments(side: Side, semconv: Semconv) -> dict[str, Instrument]:
         )
     if semconv == "latest":
         usage = "gen_ai.client.inference.usage"
-        table["usage.input"] = _counter(f"{usage}.input_tokens", "Input tokens, cached included.", TOKEN_MODALITY)
+        table["usage.input"] = _counter(
+            f"{usage}.input_tokens", "Input tokens, cached included.", TOKEN_MODALITY
+        )
         table["usage.output"] = _counter(
             f"{usage}.output_tokens", "Output tokens, reasoning included.", TOKEN_MODALITY
         )
@@ -134,7 +138,9 @@ def instruments(side: Side, semconv: Semconv) -> dict[str, Instrument]:
             f"{usage}.cache_read.input_tokens", "Input tokens read from the provider's cache.", TOKEN_MODALITY
         )
         table["usage.cache_write"] = _counter(
-            f"{usage}.cache_write.input_tokens", "Input tokens written to the provider's cache.", TOKEN_MODALITY
+            f"{usage}.cache_write.input_tokens",
+            "Input tokens written to the provider's cache.",
+            TOKEN_MODALITY,
         )
         table["usage.reasoning"] = _counter(
             f"{usage}.reasoning.output_tokens", "Output tokens spent on reasoning.", TOKEN_MODALITY
@@ -148,7 +154,11 @@ def instruments(side: Side, semconv: Semconv) -> dict[str, Instrument]:
         )
     else:
         table["tokens"] = _histogram(
-            "gen_ai.client.token.usage", "{token}", "Number of input and output tokens used.", TOKEN_BUCKETS, TOKEN_TYPE
+            "gen_ai.client.token.usage",
+            "{token}",
+            "Number of input and output tokens used.",
+            TOKEN_BUCKETS,
+            TOKEN_TYPE,
         )
     table["streams"] = Instrument(
         "chunkfold.gateway.streams",
