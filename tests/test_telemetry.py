@@ -193,7 +193,10 @@ def test_success_names_units_buckets_attributes_tokens_and_span(
         assert list(point.explicit_bounds) == DURATION_BOUNDS
         assert point.count == 1
     assert 0 < ttft.sum <= duration.sum
-    tokens = {p.attributes[genai.GEN_AI_TOKEN_TYPE]: p for p in otel.points(gen_ai_metrics.GEN_AI_CLIENT_TOKEN_USAGE)}
+    tokens = {
+        p.attributes[genai.GEN_AI_TOKEN_TYPE]: p
+        for p in otel.points(gen_ai_metrics.GEN_AI_CLIENT_TOKEN_USAGE)
+    }
     assert set(tokens) == {"input", "output"}
     for kind, point in tokens.items():
         assert dict(point.attributes) == {**attrs, genai.GEN_AI_TOKEN_TYPE: kind}
@@ -233,7 +236,10 @@ def test_no_include_usage_still_meters_the_tokens_the_gateway_asked_for(
     chunks = list(client.chat.completions.create(model="mock-chat", messages=[], stream=True, max_tokens=7))
     assert all(chunk.usage is None for chunk in chunks)  # the client did not ask for it
     wait_for_summaries(proxy.app, 1)
-    tokens = {p.attributes[genai.GEN_AI_TOKEN_TYPE]: p.sum for p in otel.points(gen_ai_metrics.GEN_AI_CLIENT_TOKEN_USAGE)}
+    tokens = {
+        p.attributes[genai.GEN_AI_TOKEN_TYPE]: p.sum
+        for p in otel.points(gen_ai_metrics.GEN_AI_CLIENT_TOKEN_USAGE)
+    }
     assert tokens == {"input": PROMPT_TOKENS, "output": 7}
     span, _ = stream_span(otel)
     assert span.attributes is not None
@@ -329,7 +335,10 @@ def test_n_choices(serve: Any, otel: Telemetry, upstream: str) -> None:
     )
     assert {c.choices[0].index for c in chunks if c.choices} == {0, 1, 2}
     wait_for_summaries(proxy.app, 1)
-    tokens = {p.attributes[genai.GEN_AI_TOKEN_TYPE]: p.sum for p in otel.points(gen_ai_metrics.GEN_AI_CLIENT_TOKEN_USAGE)}
+    tokens = {
+        p.attributes[genai.GEN_AI_TOKEN_TYPE]: p.sum
+        for p in otel.points(gen_ai_metrics.GEN_AI_CLIENT_TOKEN_USAGE)
+    }
     assert tokens == {"input": PROMPT_TOKENS, "output": 15}
     span, _ = stream_span(otel)
     assert span.attributes is not None
@@ -357,7 +366,11 @@ def test_server_side_through_the_middleware(serve: Any, otel: Telemetry, upstrea
     client = openai.OpenAI(api_key="sk-telemetry-0007", base_url=f"{base}/v1")
     list(
         client.chat.completions.create(
-            model="mock-reasoning", messages=[], stream=True, max_tokens=12, stream_options={"include_usage": True}
+            model="mock-reasoning",
+            messages=[],
+            stream=True,
+            max_tokens=12,
+            stream_options={"include_usage": True},
         )
     )
     for _ in range(100):
