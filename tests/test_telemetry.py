@@ -221,8 +221,10 @@ def test_success_names_units_buckets_attributes_tokens_and_span(
         genai.GEN_AI_USAGE_INPUT_TOKENS: PROMPT_TOKENS,
         genai.GEN_AI_USAGE_OUTPUT_TOKENS: 10,
     }
-    assert span.start_time is not None and span.end_time is not None
-    assert server.start_time is not None and server.end_time is not None
+    assert span.start_time is not None
+    assert span.end_time is not None
+    assert server.start_time is not None
+    assert server.end_time is not None
     # The span starts when the request went upstream, inside the server span.
     assert server.start_time <= span.start_time < span.end_time <= server.end_time
     assert span.end_time - span.start_time == pytest.approx(duration.sum * 1e9, abs=1000)

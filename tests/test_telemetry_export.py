@@ -33,7 +33,7 @@ from starlette.routing import Route
 
 ROOT = Path(__file__).parent.parent
 sys.path.insert(0, str(ROOT / "examples"))
-import mock_upstream
+import mock_upstream  # noqa: E402
 
 PROVIDERS = FIXTURES / "providers"
 TEXT = (PROVIDERS / "openai_gpt4o_text_usage_chunk.sse").read_bytes()
