@@ -139,7 +139,8 @@ def telemetry(upstream: str, otlp: str | None, metrics_port: int | None, host: s
     OpenTelemetry SDK and the Prometheus endpoint set up for them."""
     recorders: list[Any] = []
     address = httpx.URL(upstream)
-    server = {"server_address": address.host, "server_port": address.port or 443}
+    port = address.port or (443 if address.scheme == "https" else 80)
+    server = {"server_address": address.host, "server_port": port}
     if otlp:
         from opentelemetry import metrics, trace
         from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter

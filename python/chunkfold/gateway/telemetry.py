@@ -452,7 +452,8 @@ def prometheus_recorder(
     ``chunkfold_gateway_streams_total``...), so that a dashboard works with
     either. Prometheus fixes a metric's labels up front: ``attribute_names``
     lists the keys ``attributes(summary)`` may return; an attribute a stream
-    lacks is an empty label.
+    lacks is an empty label. Make one recorder per registry and side: a
+    second would register the same metric names again.
     """
     plan = Plan(
         side=side,
