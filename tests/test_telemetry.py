@@ -139,8 +139,13 @@ def common(proxy: Proxy, model: str = "mock-chat") -> dict[str, Any]:
 
 
 def stream_span(otel: Telemetry) -> tuple[ReadableSpan, ReadableSpan]:
-    """The one GenAI span and the server span it must be a child of."""
-    spans = otel.finished()
+    """The one GenAI span and the server span it must be a child of (which
+    ends a little after the response, so it is waited for)."""
+    for _ in range(200):
+        spans = otel.finished()
+        if any(s.kind == SpanKind.SERVER for s in spans):
+            break
+        time.sleep(0.01)
     [server] = [s for s in spans if s.kind == SpanKind.SERVER]
     [stream] = [s for s in spans if s.name.startswith("chat")]
     assert stream.parent is not None
@@ -313,10 +318,6 @@ def test_client_disconnect(serve: Any, otel: Telemetry) -> None:
     assert summary.status == "cancelled"
     [duration] = otel.points(gen_ai_metrics.GEN_AI_CLIENT_OPERATION_DURATION)
     assert duration.attributes[error_attributes.ERROR_TYPE] == "cancelled"
-    for _ in range(100):
-        if any(s.kind == SpanKind.SERVER for s in otel.finished()):
-            break
-        time.sleep(0.02)
     span, _ = stream_span(otel)
     assert span.status.status_code == StatusCode.ERROR
     assert span.status.description == "cancelled"
@@ -530,3 +531,33 @@ def test_first_token_is_the_first_chunk_with_output() -> None:
     assert b'"name":"get_weather","arguments":""' in frames[1]
     acc.feed(frames[1])
     assert acc.first_token_ns is not None
+
+
+def test_times_count_from_the_request_not_from_the_first_read(serve: Any) -> None:
+    got: list[StreamSummary] = []
+    sent = time.monotonic_ns() - 50_000_000  # the request went upstream 50 ms ago
+    before = time.time_ns()
+    list(tap(reads(TEXT), on_complete=got.append, start_ns=sent))
+    after = time.time_ns()
+    [summary] = got
+    assert summary.duration >= 0.05
+    assert summary.time_to_first_byte is not None
+    assert summary.time_to_first_byte >= 0.05
+    assert before - 50_000_000 - 5_000_000 <= summary.started_at <= after - 50_000_000
+
+    async def slow_headers(request: Request) -> StreamingResponse:
+        await asyncio.sleep(0.1)  # the upstream takes its time to answer
+        return StreamingResponse(iter([TEXT]), media_type="text/event-stream")
+
+    app = StreamMeterMiddleware(
+        Starlette(routes=[Route("/v1/chat/completions", slow_headers, methods=["POST"])]),
+        on_complete=lambda summary, scope: got.append(summary),
+    )
+    httpx.post(f"{serve(app)}/v1/chat/completions", json={"model": "gpt-4o"})
+    for _ in range(100):
+        if len(got) == 2:
+            break
+        time.sleep(0.02)
+    served = got[1]
+    assert served.time_to_first_token is not None
+    assert served.time_to_first_token >= 0.1  # the server's TTFT includes the wait
