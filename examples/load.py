@@ -9,6 +9,9 @@ its own from ``/proc/<pid>/stat``:
 
 * ``plain``: the proxy of ``examples/gateway.py`` without ``tap``;
 * ``tap``: ``examples/gateway.create_app`` itself;
+* ``otel`` (only with ``--variants``): ``tap`` with an ``otel_recorder`` on
+  the OpenTelemetry SDK (metrics aggregated in memory, spans batched to an
+  exporter that drops them): what telemetry adds to ``tap``;
 * ``litellm``: the same forwarding, but each chunk is parsed (``json.loads``),
   validated into openai's pydantic ``ChatCompletionChunk`` and serialised
   again (``model_dump_json()``), as LiteLLM's proxy does; a lower bound, as
@@ -67,6 +70,8 @@ import gateway  # examples/gateway.py
 import mock_upstream  # examples/mock_upstream.py
 
 VARIANTS = ("plain", "tap", "litellm")
+#: ``tap`` with the OpenTelemetry recorder: run only when asked for (``--variants``).
+OPTIONAL_VARIANTS = ("otel",)
 HOST = "127.0.0.1"
 MODEL = "mock-chat"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -159,6 +164,25 @@ def _tap_app(upstream: str, limits: httpx.Limits, keep_summaries: bool) -> Any:
     return app
 
 
+def _otel_recorder() -> Any:
+    """``otel_recorder`` on the SDK: metrics aggregated in memory (nothing
+    exported), spans through a ``BatchSpanProcessor`` to an exporter that drops them."""
+    from chunkfold.gateway import otel_recorder
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+    class Drop(SpanExporter):
+        def export(self, spans: Any) -> SpanExportResult:
+            return SpanExportResult.SUCCESS
+
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(BatchSpanProcessor(Drop()))
+    meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+    return otel_recorder(meter_provider.get_meter("load"), tracer_provider.get_tracer("load"))
+
+
 def _serve(variant: str, upstream: str, pool: int, keep_summaries: bool) -> None:
     """Runs one server in this process; prints its port on stdout once it is listening."""
     import uvicorn
@@ -166,8 +190,10 @@ def _serve(variant: str, upstream: str, pool: int, keep_summaries: bool) -> None
     limits = httpx.Limits(max_connections=pool or 100, max_keepalive_connections=20)
     if variant == "mock":
         app = mock_upstream.create_app(rate=0)
-    elif variant == "tap":
+    elif variant in ("tap", "otel"):
         app = _tap_app(upstream, limits, keep_summaries)
+        if variant == "otel":
+            app.state.recorder = _otel_recorder()
     else:
         app = _forwarding_app(upstream, _pydantic if variant == "litellm" else _plain, limits)
     # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets whose proto says TCP,
@@ -509,7 +535,7 @@ def _rounds(
             wrong=tally.wrong,
             errors=dict(tally.errors),
             sent_tokens=(streams - sum(tally.errors.values())) * tokens,
-            metered_tokens=_metered(procs[variant], key) if variant == "tap" else None,
+            metered_tokens=_metered(procs[variant], key) if variant in ("tap", "otel") else None,
         )
         for variant, tally, key in zip(group, tallies, keys, strict=True)
     ]
@@ -672,7 +698,7 @@ def main() -> None:
     add("--streams", type=int, nargs="*", default=d.streams, help="concurrent stream counts")
     add("--tokens", type=int, default=d.tokens, help="content tokens a stream")
     add("--rate", type=float, default=d.rate, help="tokens a second in each stream (0: unpaced)")
-    add("--variants", nargs="+", choices=VARIANTS, default=d.variants)
+    add("--variants", nargs="+", choices=VARIANTS + OPTIONAL_VARIANTS, default=d.variants)
     add("--repeat", type=int, default=d.repeat, help="rounds a stream count; the table shows medians")
     add("--together", action="store_true", help="drive all the proxies at once in each round")
     add("--per-client", type=int, default=d.per_client, help="streams an httpx.AsyncClient (0: one)")

@@ -13,6 +13,9 @@ by ``model``:
 * ``mock-reasoning``: ``reasoning_content`` tokens, then content;
 * ``mock-error``: some content, then an ``event: error`` mid-stream.
 
+With ``n`` > 1 (``mock-chat`` only), ``n`` choices stream side by side, one
+chunk per choice and token, as OpenAI interleaves them.
+
 Chunks are framed as OpenAI frames them (same id, created, model and
 fingerprint on every chunk, a first chunk with the role, ``[DONE]``), with the
 usage chunk when ``stream_options.include_usage`` is set. ``--rate`` (or the
@@ -121,6 +124,25 @@ def frames(model: str, tokens: int, include_usage: bool) -> Iterator[tuple[bytes
     yield b"data: [DONE]\n\n", 0
 
 
+def choices_frames(model: str, tokens: int, include_usage: bool, n: int) -> Iterator[tuple[bytes, int]]:
+    """The stream of ``n`` choices of ``tokens`` content tokens each."""
+
+    def choice(index: int, delta: dict[str, Any], finish: str | None = None) -> list[dict[str, Any]]:
+        return [{"index": index, "delta": delta, "logprobs": None, "finish_reason": finish}]
+
+    for index in range(n):
+        yield _chunk(model, choice(index, {"role": "assistant", "content": ""})), 0
+    for i in range(tokens):
+        for index in range(n):
+            yield _chunk(model, choice(index, {"content": f" {WORDS[(i + index) % len(WORDS)]}"})), 1
+    for index in range(n):
+        yield _chunk(model, choice(index, {}, "stop")), 0
+    if include_usage:
+        usage = {"prompt_tokens": 12, "completion_tokens": tokens * n, "total_tokens": 12 + tokens * n}
+        yield _chunk(model, [], usage=usage), 0
+    yield b"data: [DONE]\n\n", 0
+
+
 async def _paced(stream: Iterator[tuple[bytes, int]], rate: float) -> AsyncIterator[bytes]:
     for frame, carried in stream:
         if rate > 0 and carried:
@@ -134,12 +156,16 @@ async def completions(request: Request) -> Response:
     tokens = int(body.get("max_tokens") or body.get("max_completion_tokens") or 64)
     include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
     rate = float(request.headers.get("x-mock-rate", request.app.state.rate))
+    n = int(body.get("n") or 1)
     if not body.get("stream"):
         acc = chunkfold.ChatCompletionAccumulator()
         for frame, _ in frames(model, tokens, True):
             acc.feed(frame)
         return Response(msgspec.json.encode(acc.finish()), media_type="application/json")
-    stream = _paced(frames(model, tokens, include_usage), rate)
+    chosen = (
+        frames(model, tokens, include_usage) if n == 1 else choices_frames(model, tokens, include_usage, n)
+    )
+    stream = _paced(chosen, rate)
     return StreamingResponse(stream, media_type="text/event-stream")
 
 

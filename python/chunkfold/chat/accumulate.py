@@ -185,8 +185,9 @@ class ChatCompletionAccumulator:
 
     @property
     def first_token_ns(self) -> int | None:
-        """When the first text token (content, refusal, reasoning, tool
-        arguments) arrived, on the ``time.monotonic_ns()`` clock."""
+        """When the first token arrived, on the ``time.monotonic_ns()`` clock:
+        the first chunk carrying content, refusal, reasoning, audio, or a tool
+        call's name or arguments (a role-only chunk does not count)."""
         return self._core.timings[1]
 
     @property

@@ -3,12 +3,15 @@
 :func:`tap` wraps an upstream byte iterator, :class:`StreamMeterMiddleware`
 meters an ASGI app's streamed responses; both end every stream with a
 :class:`StreamSummary`, whichever protocol it spoke
-(:func:`detect_protocol`).
+(:func:`detect_protocol`). :func:`otel_recorder` and
+:func:`prometheus_recorder` send every summary to OpenTelemetry or
+Prometheus (:mod:`chunkfold.gateway.telemetry`).
 """
 
 from chunkfold.gateway.meter import SNIFF_LIMIT, StreamMeter, StreamSummary, summary_line, tap
 from chunkfold.gateway.middleware import StreamMeterMiddleware
 from chunkfold.gateway.protocols import PROTOCOLS, Protocol, detect_protocol
+from chunkfold.gateway.telemetry import fan_out, otel_recorder, prometheus_recorder
 from chunkfold.gateway.usage_chunk import adrop_usage_chunk, drop_usage_chunk, ensure_include_usage
 
 __all__ = [
@@ -22,6 +25,9 @@ __all__ = [
     "detect_protocol",
     "drop_usage_chunk",
     "ensure_include_usage",
+    "fan_out",
+    "otel_recorder",
+    "prometheus_recorder",
     "summary_line",
     "tap",
 ]

@@ -99,7 +99,9 @@ class StreamMeter:
 
     ``protocol`` is the stream's protocol, or ``None`` (``"auto"``) to tell it
     from the first event that decides (:func:`detect_protocol`): reads are
-    kept until then, at most :data:`SNIFF_LIMIT` bytes.
+    kept until then, at most :data:`SNIFF_LIMIT` bytes. ``start_ns`` is when
+    the stream's request started, on the ``time.monotonic_ns()`` clock
+    (default: now); every time in the summary counts from it.
     """
 
     __slots__ = (
@@ -117,9 +119,16 @@ class StreamMeter:
         "summary",
     )
 
-    def __init__(self, *, protocol: Protocol | None = None, request_model: str | None = None) -> None:
-        self._start = self._last = time.monotonic_ns()
-        self._started_at = time.time_ns()
+    def __init__(
+        self,
+        *,
+        protocol: Protocol | None = None,
+        request_model: str | None = None,
+        start_ns: int | None = None,
+    ) -> None:
+        now = time.monotonic_ns()
+        self._start = self._last = now if start_ns is None else min(start_ns, now)
+        self._started_at = time.time_ns() - (now - self._start)
         self._max_gap = 0
         self._request_model = request_model
         self._acc: Any = None
@@ -274,6 +283,7 @@ def tap(
     protocol: Protocol | Literal["auto"] = ...,
     path: str | None = ...,
     request_model: str | None = ...,
+    start_ns: int | None = ...,
 ) -> AsyncIterator[B]: ...
 @overload
 def tap(
@@ -285,6 +295,7 @@ def tap(
     protocol: Protocol | Literal["auto"] = ...,
     path: str | None = ...,
     request_model: str | None = ...,
+    start_ns: int | None = ...,
 ) -> Iterator[B]: ...
 def tap(
     source: Iterable[B] | AsyncIterable[B],
@@ -295,6 +306,7 @@ def tap(
     protocol: Protocol | Literal["auto"] = "auto",
     path: str | None = None,
     request_model: str | None = None,
+    start_ns: int | None = None,
 ) -> Iterator[B] | AsyncIterator[B]:
     """Yields every read of ``source`` unchanged and at once, metering on the side.
 
@@ -309,7 +321,10 @@ def tap(
     ``"auto"``: the request ``path`` decides (``/v1/responses``...) or,
     failing that, the stream's first deciding event
     (:func:`~chunkfold.gateway.detect_protocol`). ``request_model`` is copied
-    into the summary.
+    into the summary. ``start_ns`` is when the request was sent upstream
+    (``time.monotonic_ns()``; default: when ``tap`` is called): pass it so
+    that durations and time to first token include the wait for the
+    response headers.
     """
     if protocol == "auto":
         chosen = detect_protocol(path=path)
@@ -317,7 +332,7 @@ def tap(
         chosen = protocol
     else:
         raise ValueError(f"protocol must be one of {(*PROTOCOLS, 'auto')}, not {protocol!r}")
-    meter = StreamMeter(protocol=chosen, request_model=request_model)
+    meter = StreamMeter(protocol=chosen, request_model=request_model, start_ns=start_ns)
     if isinstance(source, AsyncIterable):
         return _atap(source, meter, on_complete, on_error)
     return _tap(source, meter, on_complete, on_error)

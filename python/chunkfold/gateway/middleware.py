@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -38,7 +39,8 @@ class StreamMeterMiddleware:
     routes, pass through untouched. The request body's ``model`` becomes the
     summary's ``request_model`` (bodies over 1 MiB are not read for it).
     ``on_complete`` receives a :class:`StreamSummary` and the ASGI ``scope``
-    (for the path, headers and client).
+    (for the path, headers and client). The summary's times count from the
+    request's arrival, so they include the wait for the response to start.
 
     Args:
         app: the ASGI app (Starlette, FastAPI, any).
@@ -62,6 +64,7 @@ class StreamMeterMiddleware:
         if scope.get("type") != "http" or not path.endswith(self.paths):
             await self.app(scope, receive, send)
             return
+        start_ns = time.monotonic_ns()
         meter: StreamMeter | None = None
         body = bytearray()
 
@@ -74,7 +77,9 @@ class StreamMeterMiddleware:
         async def metering_send(message: dict[str, Any]) -> None:
             nonlocal meter
             if message["type"] == "http.response.start" and _is_event_stream(message):
-                meter = StreamMeter(protocol=detect_protocol(path=path), request_model=_request_model(body))
+                meter = StreamMeter(
+                    protocol=detect_protocol(path=path), request_model=_request_model(body), start_ns=start_ns
+                )
             elif message["type"] == "http.response.body" and meter is not None:
                 meter.feed(message.get("body", b""))
                 if not message.get("more_body", False):

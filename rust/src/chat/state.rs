@@ -138,7 +138,9 @@ fn merge_name(name: &mut String, fragment: &str) {
 
 impl Fold {
     /// Applies one payload's ops. `payload` and `arena` are what the ops'
-    /// ranges refer to. Returns whether any text token arrived.
+    /// ranges refer to. Returns whether the chunk carried a token: content,
+    /// refusal, reasoning, audio, or a tool or function call's name or
+    /// arguments. A role-only chunk carries none.
     pub fn apply(
         &mut self,
         ops: &[Op],
@@ -285,8 +287,10 @@ fn apply_choice(
             }
             if let Some(arguments) = arguments {
                 args.push_str(text(arguments));
-                return !text(arguments).is_empty();
             }
+            // The name is generated output too: it counts as the first token.
+            return name.is_some_and(|t| !text(t).is_empty())
+                || arguments.is_some_and(|t| !text(t).is_empty());
         }
         Op::Audio(AudioFragment {
             id,
@@ -307,7 +311,8 @@ fn apply_choice(
             if expires_at.is_some() {
                 audio.expires_at = expires_at;
             }
-            return transcript.is_some_and(|t| !text(t).is_empty());
+            return transcript.is_some_and(|t| !text(t).is_empty())
+                || data.is_some_and(|t| !text(t).is_empty());
         }
         Op::Logprobs => {
             choice.logprobs.get_or_insert_with(Logprobs::default);
@@ -409,11 +414,14 @@ fn apply_tool(
     if let Some(kind) = text(fragment.kind) {
         set_once(&mut call.kind, kind);
     }
+    // A call's head (its name) is generated output: the first token of a
+    // tool-calling answer, though its arguments are still empty.
+    let named = text(fragment.name).is_some_and(|name| !name.is_empty());
     if let Some(name) = text(fragment.name) {
         merge_name(&mut call.name, name);
     }
     let Some(arguments) = text(fragment.arguments) else {
-        return false;
+        return named;
     };
     call.arguments.push_str(arguments);
     if let Some(events) = events {
@@ -424,5 +432,5 @@ fn apply_tool(
             delta: arguments.to_owned(),
         });
     }
-    !arguments.is_empty()
+    named || !arguments.is_empty()
 }

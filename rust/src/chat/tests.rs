@@ -216,3 +216,28 @@ fn a_prefix_key_repeated_after_choices_is_not_skipped_next_time() {
     assert_eq!(cached.fold().system_fingerprint, "fp1");
     assert_eq!(completion(&cached), completion(&fold_with(&[&body], true)));
 }
+
+#[test]
+fn first_token_is_the_first_chunk_with_output_not_the_role() {
+    let first_token = |chunks: &[&[u8]]| {
+        let mut acc = Accumulator::default();
+        for (now, chunk) in chunks.iter().enumerate() {
+            let _ = acc.feed(chunk, now as u64);
+        }
+        acc.timings().first_token
+    };
+    let role: &[u8] = b"data: {\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n";
+    let head: &[u8] =
+        b"data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"c\",\
+\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"\"}}]}}]}\n\n";
+    let function: &[u8] =
+        b"data: {\"choices\":[{\"index\":0,\"delta\":{\"function_call\":{\"name\":\"f\"}}}]}\n\n";
+    let audio: &[u8] =
+        b"data: {\"choices\":[{\"index\":0,\"delta\":{\"audio\":{\"data\":\"UklG\"}}}]}\n\n";
+    let audio_id: &[u8] =
+        b"data: {\"choices\":[{\"index\":0,\"delta\":{\"audio\":{\"id\":\"a\"}}}]}\n\n";
+    assert_eq!(first_token(&[role, role]), None);
+    assert_eq!(first_token(&[role, head]), Some(1));
+    assert_eq!(first_token(&[role, function]), Some(1));
+    assert_eq!(first_token(&[role, audio_id, audio]), Some(2));
+}
