@@ -294,9 +294,9 @@ def main() -> None:
     ev.insert(ev.index(")") + 2, "__all__ = [\n" + "".join(f'    "{n}",\n' for n in names) + "]\n")
     (ROOT / "_events.py").write_text("\n".join(ev))
     files = [str(ROOT / "_items.py"), str(ROOT / "_events.py")]
-    subprocess.run(["ruff", "format", "--quiet", *files], check=True)
-    subprocess.run(["ruff", "check", "--fix", "--quiet", *files], check=False)
-    subprocess.run(["ruff", "format", "--quiet", *files], check=True)
+    subprocess.run(["ruff", "format", "--quiet", *files], check=True, cwd=ROOT.parents[2])
+    subprocess.run(["ruff", "check", "--fix", "--quiet", *files], check=False, cwd=ROOT.parents[2])
+    subprocess.run(["ruff", "format", "--quiet", *files], check=True, cwd=ROOT.parents[2])
 
 
 if __name__ == "__main__":

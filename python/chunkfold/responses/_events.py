@@ -8,6 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
+from msgspec import UNSET, UnsetType
+
 from chunkfold.responses._base import UnknownEvent, _Tagged
 from chunkfold.responses._items import (
     PartReasoningText,
@@ -19,7 +21,6 @@ from chunkfold.responses._items import (
     ResponseReasoningSummaryPartAddedEventPart,
     ResponseReasoningSummaryPartDoneEventPart,
 )
-from msgspec import UNSET, UnsetType
 
 __all__ = [
     "ResponseApplyPatchCallOperationDiffDeltaEvent",

@@ -8,8 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from chunkfold.responses._base import UnknownItem, _Model, _Tagged
 from msgspec import UNSET, UnsetType
+
+from chunkfold.responses._base import UnknownItem, _Model, _Tagged
 
 __all__ = [
     "AdditionalTools",

@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
+
 from chunkfold.responses._base import UNKNOWN_TAG, UnknownEvent, UnknownItem
 from chunkfold.responses._events import (
     ResponseApplyPatchCallOperationDiffDeltaEvent,
@@ -304,7 +305,8 @@ def event_from_builtins(obj: Any, /) -> ResponseStreamEvent:
     if isinstance(response, dict) and isinstance(response.get("output"), list):
         output = [_wrap_item(i) if isinstance(i, dict) else i for i in response["output"]]
         obj = {**obj, "response": {**response, "output": output}}
-    return msgspec.convert(obj, ResponseStreamEvent)
+    event: ResponseStreamEvent = msgspec.convert(obj, ResponseStreamEvent)
+    return event
 
 
 def _wrap_item(item: dict[str, Any]) -> dict[str, Any]:
