@@ -5,6 +5,8 @@
   :class:`~chunkfold.chat.models.ChatCompletionChunk` Structs.
 * :class:`ChatCompletionAccumulator` folds a stream into the final
   :class:`~chunkfold.chat.models.ChatCompletion`, in Rust.
+* :class:`ResponseEventDecoder` and :class:`ResponseAccumulator` do the same
+  for OpenAI Responses API streams (:mod:`chunkfold.responses`).
 """
 
 from chunkfold._core import DEFAULT_MAX_EVENT_SIZE, ServerSentEvent, SSEDecoder, __version__
@@ -27,6 +29,7 @@ from chunkfold.errors import (
     EventTooLargeError,
     StreamAPIError,
 )
+from chunkfold.responses import ResponseAccumulator, ResponseEventDecoder
 
 __all__ = [
     "DEFAULT_MAX_EVENT_SIZE",
@@ -40,6 +43,8 @@ __all__ = [
     "ConcurrentUseError",
     "DecoderFinishedError",
     "EventTooLargeError",
+    "ResponseAccumulator",
+    "ResponseEventDecoder",
     "SSEDecoder",
     "ServerSentEvent",
     "StreamAPIError",

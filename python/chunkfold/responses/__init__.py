@@ -3,9 +3,18 @@
 * :mod:`chunkfold.responses.models`: msgspec Structs named as in openai-python's
   ``openai.types.responses``.
 * :class:`ResponseEventDecoder`: stream bytes to typed events.
+* :class:`ResponseAccumulator`: the Rust fold into the final :class:`Response`.
 """
 
+from chunkfold.responses.accumulate import ResponseAccumulator
 from chunkfold.responses.decoder import ResponseEventDecoder, iter_events
 from chunkfold.responses.models import Response, ResponseStreamEvent, ResponseUsage
 
-__all__ = ["Response", "ResponseEventDecoder", "ResponseStreamEvent", "ResponseUsage", "iter_events"]
+__all__ = [
+    "Response",
+    "ResponseAccumulator",
+    "ResponseEventDecoder",
+    "ResponseStreamEvent",
+    "ResponseUsage",
+    "iter_events",
+]

@@ -260,6 +260,7 @@ __all__ = [
     "UnknownEvent",
     "UnknownItem",
     "decode_event",
+    "decode_response",
     "encode",
     "event_from_builtins",
     "to_builtins",
@@ -307,6 +308,22 @@ def event_from_builtins(obj: Any, /) -> ResponseStreamEvent:
         obj = {**obj, "response": {**response, "output": output}}
     event: ResponseStreamEvent = msgspec.convert(obj, ResponseStreamEvent)
     return event
+
+
+_response_decoder = msgspec.json.Decoder(Response)
+
+
+def decode_response(payload: bytes | str, /) -> Response:
+    """Decodes a ``Response`` object; output items of an unknown ``type``
+    become :class:`UnknownItem`."""
+    try:
+        return _response_decoder.decode(payload)
+    except msgspec.ValidationError:
+        obj = _any_decoder.decode(payload)
+    if isinstance(obj, dict) and isinstance(obj.get("output"), list):
+        obj = {**obj, "output": [_wrap_item(i) if isinstance(i, dict) else i for i in obj["output"]]}
+    response: Response = msgspec.convert(obj, Response)
+    return response
 
 
 def _wrap_item(item: dict[str, Any]) -> dict[str, Any]:
