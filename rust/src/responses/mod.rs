@@ -283,7 +283,7 @@ impl State {
             _ if is_error_event => self.record_error(event, true),
             // Rule 9: these change nothing.
             b"keepalive" | b"ping" | b"" => self.fold.counts.ignored += 1,
-            _ if !kind.starts_with(b"response.") => self.fold.counts.ignored += 1,
+            _ if !state::item_event(kind) => self.fold.counts.ignored += 1,
             _ => {
                 let step = state::Step {
                     fields: &fields,

@@ -236,9 +236,13 @@ fn write_item(item: &Item, out: &mut Vec<u8>) {
         fields.push(str_field("type", Mode::Default, &item.kind));
     }
     if base.is_none() {
+        // An item never announced: what its events imply (a message when
+        // nothing says otherwise).
+        if item.kind.is_empty() {
+            fields.push(str_field("type", Mode::Default, "message"));
+        }
         match item.kind.as_str() {
             "message" | "" => {
-                fields.push(str_field("type", Mode::Default, "message"));
                 fields.push(str_field("role", Mode::Default, "assistant"));
                 fields.push(default("content", |out| out.extend_from_slice(b"[]")));
             }

@@ -334,7 +334,7 @@ impl Fold {
                     .push_str(delta);
                 return !delta.is_empty();
             }
-            b"response.audio.transcript.done" => return false,
+            b"response.audio.transcript.done" | b"response.audio.done" => return false,
             b"response.audio.delta" => {
                 let delta = delta.unwrap_or_default();
                 self.audio_bytes += delta.len() as u64;
@@ -523,6 +523,70 @@ impl Fold {
         }
         false
     }
+}
+
+/// Whether `kind` is an item-level event type this fold knows: every other
+/// type changes nothing (rule 9), even with an `output_index`.
+pub fn item_event(kind: &[u8]) -> bool {
+    matches!(
+        kind,
+        b"response.output_item.added"
+            | b"response.output_item.done"
+            | b"response.content_part.added"
+            | b"response.content_part.done"
+            | b"response.reasoning_summary_part.added"
+            | b"response.reasoning_summary_part.done"
+            | b"response.output_text.delta"
+            | b"response.output_text.done"
+            | b"response.output_text.annotation.added"
+            | b"response.refusal.delta"
+            | b"response.refusal.done"
+            | b"response.reasoning_text.delta"
+            | b"response.reasoning_text.done"
+            | b"response.reasoning_summary_text.delta"
+            | b"response.reasoning_summary_text.done"
+            | b"response.function_call_arguments.delta"
+            | b"response.function_call_arguments.done"
+            | b"response.mcp_call_arguments.delta"
+            | b"response.mcp_call_arguments.done"
+            | b"response.custom_tool_call_input.delta"
+            | b"response.custom_tool_call_input.done"
+            | b"response.code_interpreter_call_code.delta"
+            | b"response.code_interpreter_call_code.done"
+            | b"response.apply_patch_call_operation_diff.delta"
+            | b"response.apply_patch_call_operation_diff.done"
+            | b"response.shell_call_command.added"
+            | b"response.shell_call_command.delta"
+            | b"response.shell_call_command.done"
+            | b"response.shell_call_output_content.delta"
+            | b"response.shell_call_output_content.done"
+            | b"response.audio.delta"
+            | b"response.audio.done"
+            | b"response.audio.transcript.delta"
+            | b"response.audio.transcript.done"
+            // Progress events: they name their item, which they create and
+            // whose `item_id` they check, and fold nothing else.
+            | b"response.code_interpreter_call.in_progress"
+            | b"response.code_interpreter_call.interpreting"
+            | b"response.code_interpreter_call.completed"
+            | b"response.compaction.compacting"
+            | b"response.file_search_call.in_progress"
+            | b"response.file_search_call.searching"
+            | b"response.file_search_call.completed"
+            | b"response.web_search_call.in_progress"
+            | b"response.web_search_call.searching"
+            | b"response.web_search_call.completed"
+            | b"response.image_generation_call.in_progress"
+            | b"response.image_generation_call.generating"
+            | b"response.image_generation_call.partial_image"
+            | b"response.image_generation_call.completed"
+            | b"response.mcp_call.in_progress"
+            | b"response.mcp_call.completed"
+            | b"response.mcp_call.failed"
+            | b"response.mcp_list_tools.in_progress"
+            | b"response.mcp_list_tools.completed"
+            | b"response.mcp_list_tools.failed"
+    )
 }
 
 /// The text a part's base holds, to which the first delta appends.
