@@ -83,6 +83,24 @@ ITEM_EVENTS = (
 PART_KINDS = ("output_text", "refusal", "reasoning_text", "summary_text")
 
 
+def implied_kind(kind: str) -> str:
+    """The item type an event implies ("" when it does not say)."""
+    if kind.startswith(("response.output_text.", "response.refusal.", "response.content_part.")):
+        return "message"
+    if kind.startswith(("response.reasoning_text.", "response.reasoning_summary_")):
+        return "reasoning"
+    prefix = kind.rpartition(".")[0]
+    return {
+        "response.function_call_arguments": "function_call",
+        "response.mcp_call_arguments": "mcp_call",
+        "response.custom_tool_call_input": "custom_tool_call",
+        "response.code_interpreter_call_code": "code_interpreter_call",
+        "response.apply_patch_call_operation_diff": "apply_patch_call",
+        "response.shell_call_command": "shell_call",
+        "response.shell_call_output_content": "shell_call_output",
+    }.get(prefix, "")
+
+
 def sse_events(body: bytes) -> list[tuple[str, bytes]]:
     """``(event type, data)`` of every dispatched event, by chunkfold's WHATWG decoder
     (itself tested against the WHATWG conformance suite)."""
@@ -265,6 +283,8 @@ class _Fold:
         if item is None:
             self.out.ignored += 1
             return False
+        if not item.kind:  # an item never announced: the kind its first event implies
+            item.kind = implied_kind(kind)
         content = _int(event.get("content_index"))
         summary = _int(event.get("summary_index"))
         index_of = {"content_index": content or 0, "summary_index": summary or 0}

@@ -313,17 +313,84 @@ def event_from_builtins(obj: Any, /) -> ResponseStreamEvent:
 _response_decoder = msgspec.json.Decoder(Response)
 
 
+_raw_object_decoder = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_raw_list_decoder = msgspec.json.Decoder(list[msgspec.Raw])
+_item_decoder = msgspec.json.Decoder(ResponseOutputItem)
+
+
+class _Typed(msgspec.Struct, gc=False):
+    type: str = ""
+
+
+_typed_decoder = msgspec.json.Decoder(_Typed)
+
+
 def decode_response(payload: bytes | str, /) -> Response:
-    """Decodes a ``Response`` object; output items of an unknown ``type``
-    become :class:`UnknownItem`."""
+    """Decodes a ``Response`` object, as leniently as the stream allows.
+
+    An output item of an unknown ``type``, one whose fields do not fit its
+    type, or one nested deeper than msgspec decodes, becomes
+    :class:`UnknownItem` (holding its JSON when it could be decoded at all);
+    any other top-level field whose value does not fit is left out
+    (``UNSET``) rather than losing the whole response. Only a payload that is
+    not a JSON object raises (``msgspec.DecodeError`` / ``msgspec.ValidationError``).
+    """
     try:
         return _response_decoder.decode(payload)
+    except (msgspec.ValidationError, RecursionError):
+        fields = _raw_object_decoder.decode(payload)
+    obj: dict[str, Any] = {}
+    for key, raw in fields.items():
+        if key == "output":
+            try:
+                obj[key] = [_lenient_item(item) for item in _raw_list_decoder.decode(raw)]
+            except msgspec.ValidationError:
+                continue
+        else:
+            try:
+                obj[key] = _any_decoder.decode(raw)
+            except RecursionError:
+                continue
+    for _ in range(len(obj) + 1):
+        try:
+            response: Response = msgspec.convert(obj, Response)
+            return response
+        except msgspec.ValidationError as exc:
+            bad = _top_level_key(str(exc))
+            if bad is None or bad not in obj:
+                raise
+            obj = {k: v for k, v in obj.items() if k != bad}
+    raise msgspec.ValidationError("response did not decode")  # pragma: no cover
+
+
+def _lenient_item(raw: msgspec.Raw) -> ResponseOutputItem:
+    try:
+        item: ResponseOutputItem = _item_decoder.decode(raw)
+        return item
     except msgspec.ValidationError:
-        obj = _any_decoder.decode(payload)
-    if isinstance(obj, dict) and isinstance(obj.get("output"), list):
-        obj = {**obj, "output": [_wrap_item(i) if isinstance(i, dict) else i for i in obj["output"]]}
-    response: Response = msgspec.convert(obj, Response)
-    return response
+        pass
+    except RecursionError:
+        try:
+            kind = _typed_decoder.decode(raw).type
+        except (msgspec.ValidationError, RecursionError):
+            kind = ""
+        return UnknownItem(item_type=kind)
+    obj = _any_decoder.decode(raw)
+    if not isinstance(obj, dict):
+        return UnknownItem(item_type="", raw={"value": obj})
+    wrapped = _wrap_item(obj)
+    try:
+        converted: ResponseOutputItem = msgspec.convert(wrapped, ResponseOutputItem)
+        return converted
+    except msgspec.ValidationError:
+        return UnknownItem(item_type=str(obj.get("type")), raw=obj)
+
+
+def _top_level_key(message: str) -> str | None:
+    """The top-level key a msgspec error names (``... - at `$.usage.x` ``)."""
+    _, _, path = message.rpartition("at `$.")
+    key = path.split(".", 1)[0].split("[", 1)[0].rstrip("`")
+    return key or None
 
 
 def _wrap_item(item: dict[str, Any]) -> dict[str, Any]:

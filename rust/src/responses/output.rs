@@ -61,6 +61,13 @@ fn raw_field<'a>(key: &'static str, value: &'a [u8]) -> Field<'a> {
     replace(key, move |out| out.extend_from_slice(value))
 }
 
+/// Adds `field`, dropping an earlier one with the same key: each key is
+/// written once, as the last rule that set it says.
+fn set<'a>(fields: &mut Vec<Field<'a>>, field: Field<'a>) {
+    fields.retain(|f| f.key != field.key);
+    fields.push(field);
+}
+
 /// Writes `base` (a JSON object, or nothing) with `fields` written over it.
 /// A base that turns out not to be an object is dropped.
 fn object(base: Option<&[u8]>, fields: &[Field<'_>], out: &mut Vec<u8>) {
@@ -202,26 +209,32 @@ pub fn write(fold: &Fold, error: bool, out: &mut Vec<u8>) {
     };
     let mut fields = vec![str_field("object", Mode::Default, "response")];
     if !fold.id.is_empty() {
-        fields.push(str_field("id", Mode::Replace, &fold.id));
+        set(&mut fields, str_field("id", Mode::Replace, &fold.id));
     }
     if !fold.model.is_empty() {
-        fields.push(str_field("model", Mode::Replace, &fold.model));
+        set(&mut fields, str_field("model", Mode::Replace, &fold.model));
     }
     if let Some(created_at) = &fold.created_at {
-        fields.push(raw_field("created_at", created_at));
+        set(&mut fields, raw_field("created_at", created_at));
     }
     match status_field(fold, error) {
-        Some(status) => fields.push(str_field("status", Mode::Replace, status)),
-        None => fields.push(str_field("status", Mode::Default, "in_progress")),
+        Some(status) => set(&mut fields, str_field("status", Mode::Replace, status)),
+        None => set(
+            &mut fields,
+            str_field("status", Mode::Default, "in_progress"),
+        ),
     }
     // Rule 5: a terminal response's non-empty output replaces the folded items.
     if !terminal_output {
-        fields.push(replace("output", |out| {
-            array(out, &fold.items, |out, (_, item)| write_item(item, out));
-        }));
+        set(
+            &mut fields,
+            replace("output", |out| {
+                array(out, &fold.items, |out, (_, item)| write_item(item, out));
+            }),
+        );
     }
     if let Some(usage) = &fold.usage {
-        fields.push(raw_field("usage", usage));
+        set(&mut fields, raw_field("usage", usage));
     }
     object(base, &fields, out);
 }
@@ -230,36 +243,51 @@ fn write_item(item: &Item, out: &mut Vec<u8>) {
     let base = item.base.as_deref();
     let mut fields = Vec::new();
     if !item.id.is_empty() {
-        fields.push(str_field("id", Mode::Default, &item.id));
+        set(&mut fields, str_field("id", Mode::Default, &item.id));
     }
     if !item.kind.is_empty() {
-        fields.push(str_field("type", Mode::Default, &item.kind));
+        set(&mut fields, str_field("type", Mode::Default, &item.kind));
     }
     if base.is_none() {
         // An item never announced: what its events imply (a message when
         // nothing says otherwise).
         if item.kind.is_empty() {
-            fields.push(str_field("type", Mode::Default, "message"));
+            set(&mut fields, str_field("type", Mode::Default, "message"));
         }
         match item.kind.as_str() {
             "message" | "" => {
-                fields.push(str_field("role", Mode::Default, "assistant"));
-                fields.push(default("content", |out| out.extend_from_slice(b"[]")));
+                set(&mut fields, str_field("role", Mode::Default, "assistant"));
+                set(
+                    &mut fields,
+                    default("content", |out| out.extend_from_slice(b"[]")),
+                );
             }
-            "reasoning" => fields.push(default("summary", |out| out.extend_from_slice(b"[]"))),
+            "reasoning" => set(
+                &mut fields,
+                default("summary", |out| out.extend_from_slice(b"[]")),
+            ),
             _ => {}
         }
-        fields.push(str_field("status", Mode::Default, "in_progress"));
+        set(
+            &mut fields,
+            str_field("status", Mode::Default, "in_progress"),
+        );
     }
     if !item.parts.is_empty() {
-        fields.push(replace("content", |out| {
-            array(out, &item.parts, |out, (_, part)| write_part(part, out))
-        }));
+        set(
+            &mut fields,
+            replace("content", |out| {
+                array(out, &item.parts, |out, (_, part)| write_part(part, out))
+            }),
+        );
     }
     if !item.summary.is_empty() {
-        fields.push(replace("summary", |out| {
-            array(out, &item.summary, |out, (_, part)| write_part(part, out))
-        }));
+        set(
+            &mut fields,
+            replace("summary", |out| {
+                array(out, &item.summary, |out, (_, part)| write_part(part, out))
+            }),
+        );
     }
     if let Some((field, text)) = &item.text {
         let name = match field {
@@ -270,34 +298,43 @@ fn write_item(item: &Item, out: &mut Vec<u8>) {
         };
         if *field == TextField::Diff {
             let operation = base.and_then(|b| member(b, b"operation"));
-            fields.push(replace(name, move |out| {
-                object(operation, &[str_field("diff", Mode::Replace, text)], out)
-            }));
+            set(
+                &mut fields,
+                replace(name, move |out| {
+                    object(operation, &[str_field("diff", Mode::Replace, text)], out)
+                }),
+            );
         } else {
-            fields.push(str_field(name, Mode::Replace, text));
+            set(&mut fields, str_field(name, Mode::Replace, text));
         }
     }
     if !item.commands.is_empty() {
         let action = base.and_then(|b| member(b, b"action"));
-        fields.push(replace("action", move |out| {
-            let commands = replace("commands", |out| {
-                array(out, &item.commands, |out, (_, c)| string(out, c))
-            });
-            object(action, &[commands], out);
-        }));
+        set(
+            &mut fields,
+            replace("action", move |out| {
+                let commands = replace("commands", |out| {
+                    array(out, &item.commands, |out, (_, c)| string(out, c))
+                });
+                object(action, &[commands], out);
+            }),
+        );
     }
     if let Some(done) = &item.outputs_done {
-        fields.push(raw_field("output", done));
+        set(&mut fields, raw_field("output", done));
     } else if !item.outputs.is_empty() {
-        fields.push(replace("output", |out| {
-            array(out, &item.outputs, |out, (_, o): &(i64, ShellOutput)| {
-                let streams = [
-                    str_field("stdout", Mode::Replace, &o.stdout),
-                    str_field("stderr", Mode::Replace, &o.stderr),
-                ];
-                object(None, &streams, out);
-            })
-        }));
+        set(
+            &mut fields,
+            replace("output", |out| {
+                array(out, &item.outputs, |out, (_, o): &(i64, ShellOutput)| {
+                    let streams = [
+                        str_field("stdout", Mode::Replace, &o.stdout),
+                        str_field("stderr", Mode::Replace, &o.stderr),
+                    ];
+                    object(None, &streams, out);
+                })
+            }),
+        );
     }
     object(base, &fields, out);
 }
@@ -307,12 +344,15 @@ fn write_part(part: &Part, out: &mut Vec<u8>) {
     let text_key = part.kind.text_key();
     let mut fields = vec![str_field("type", Mode::Default, part.kind.as_str())];
     match &part.text {
-        Some(text) => fields.push(str_field(text_key, Mode::Replace, text)),
-        None => fields.push(str_field(text_key, Mode::Default, "")),
+        Some(text) => set(&mut fields, str_field(text_key, Mode::Replace, text)),
+        None => set(&mut fields, str_field(text_key, Mode::Default, "")),
     }
     if part.kind == PartKind::OutputText {
         if part.annotations.is_empty() {
-            fields.push(default("annotations", |out| out.extend_from_slice(b"[]")));
+            set(
+                &mut fields,
+                default("annotations", |out| out.extend_from_slice(b"[]")),
+            );
         } else {
             // Rule 2: annotations by `annotation_index`, over the announced ones.
             let announced = base
@@ -334,9 +374,12 @@ fn write_part(part: &Part, out: &mut Vec<u8>) {
                     Err(at) => merged.insert(at, (*index, raw)),
                 }
             }
-            fields.push(replace("annotations", move |out| {
-                array(out, &merged, |out, (_, raw)| out.extend_from_slice(raw))
-            }));
+            set(
+                &mut fields,
+                replace("annotations", move |out| {
+                    array(out, &merged, |out, (_, raw)| out.extend_from_slice(raw))
+                }),
+            );
         }
     }
     object(base, &fields, out);

@@ -14,7 +14,7 @@
 //! skipped as absent, never an error. Only invalid JSON, or a payload that
 //! is not an object, is an error.
 
-use crate::json::{Cursor, Result};
+use crate::json::{Cursor, JsonError, Result};
 
 /// A range of the text arena.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -95,7 +95,59 @@ pub fn read(payload: &[u8], arena: &mut String) -> Result<Fields> {
         key = j.object_next()?;
     }
     j.finish()?;
+    for kept in [f.item, f.part, f.response, f.annotation, f.output, f.error] {
+        let Some(Raw(start, end)) = kept else {
+            continue;
+        };
+        if depth(payload.get(start..end).unwrap_or_default()) > MAX_DEPTH {
+            return Err(JsonError {
+                at: start,
+                what: "an object kept for the response nests deeper than 128 levels",
+            });
+        }
+    }
     Ok(f)
+}
+
+/// How deep an object kept verbatim may nest. The response written around
+/// it must still decode in Python, whose decoders stop near 1000 levels;
+/// real items nest fewer than ten.
+pub const MAX_DEPTH: usize = 128;
+
+/// The deepest nesting of arrays and objects in `value` (valid JSON).
+fn depth(value: &[u8]) -> usize {
+    let (mut deepest, mut level, mut at) = (0usize, 0usize, 0usize);
+    while let Some(found) = memchr::memchr3(b'"', b'{', b'[', value.get(at..).unwrap_or_default()) {
+        let pos = at + found;
+        // Closing brackets between here and the last stop lower the level.
+        let closed = value
+            .get(at..pos)
+            .unwrap_or_default()
+            .iter()
+            .filter(|&&b| b == b'}' || b == b']')
+            .count();
+        level = level.saturating_sub(closed);
+        if value.get(pos) == Some(&b'"') {
+            // Skip the string: to the next quote not escaped.
+            let mut end = pos + 1;
+            while let Some(next) =
+                memchr::memchr2(b'"', b'\\', value.get(end..).unwrap_or_default())
+            {
+                end += next;
+                if value.get(end) == Some(&b'\\') {
+                    end += 2;
+                    continue;
+                }
+                break;
+            }
+            at = end + 1;
+        } else {
+            level += 1;
+            deepest = deepest.max(level);
+            at = pos + 1;
+        }
+    }
+    deepest
 }
 
 /// A string value into the arena; null or another type gives `None`.
@@ -222,4 +274,10 @@ pub fn scan(object: &[u8]) -> Result<Scan> {
         key = j.object_next()?;
     }
     Ok(s)
+}
+
+/// [`depth`], for the tests.
+#[cfg(test)]
+pub fn depth_for_tests(value: &[u8]) -> usize {
+    depth(value)
 }

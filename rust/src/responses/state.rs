@@ -349,6 +349,10 @@ impl Fold {
             self.counts.ignored += 1;
             return false;
         };
+        // An item never announced takes the kind its first event implies.
+        if item.kind.is_empty() {
+            item.kind.push_str(implied_kind(kind));
+        }
         let content = f.content_index.unwrap_or(0);
         let summary = f.summary_index.unwrap_or(0);
         let text_event = |kind: PartKind, i: i64, delta: &str| Event::Text {
@@ -611,6 +615,43 @@ fn base_text(part: &Part) -> String {
         next = j.object_next();
     }
     found
+}
+
+/// The item type an event implies, for an item it names but nothing
+/// announced; empty when the event does not say.
+pub fn implied_kind(kind: &[u8]) -> &'static str {
+    match kind {
+        b"response.output_text.delta"
+        | b"response.output_text.done"
+        | b"response.output_text.annotation.added"
+        | b"response.refusal.delta"
+        | b"response.refusal.done"
+        | b"response.content_part.added"
+        | b"response.content_part.done" => "message",
+        b"response.reasoning_text.delta"
+        | b"response.reasoning_text.done"
+        | b"response.reasoning_summary_text.delta"
+        | b"response.reasoning_summary_text.done"
+        | b"response.reasoning_summary_part.added"
+        | b"response.reasoning_summary_part.done" => "reasoning",
+        b"response.function_call_arguments.delta" | b"response.function_call_arguments.done" => {
+            "function_call"
+        }
+        b"response.mcp_call_arguments.delta" | b"response.mcp_call_arguments.done" => "mcp_call",
+        b"response.custom_tool_call_input.delta" | b"response.custom_tool_call_input.done" => {
+            "custom_tool_call"
+        }
+        b"response.code_interpreter_call_code.delta"
+        | b"response.code_interpreter_call_code.done" => "code_interpreter_call",
+        b"response.apply_patch_call_operation_diff.delta"
+        | b"response.apply_patch_call_operation_diff.done" => "apply_patch_call",
+        b"response.shell_call_command.added"
+        | b"response.shell_call_command.delta"
+        | b"response.shell_call_command.done" => "shell_call",
+        b"response.shell_call_output_content.delta"
+        | b"response.shell_call_output_content.done" => "shell_call_output",
+        _ => "",
+    }
 }
 
 fn text_field(kind: &[u8]) -> TextField {

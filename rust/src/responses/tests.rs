@@ -175,3 +175,22 @@ fn hostile_inputs_are_bounded() {
     assert!(acc.feed(&vec![b'x'; 10_000], 0).is_err());
     assert!(serde_json::from_slice::<serde_json::Value>(&acc.snapshot_json()).is_ok());
 }
+
+#[test]
+fn nesting_depth_of_kept_objects() {
+    assert_eq!(
+        reader::depth_for_tests(br#"{"a":[1,{"b":"[[[{"}],"c":{}}"#),
+        3
+    );
+    assert_eq!(reader::depth_for_tests(br#""\"[""#), 0);
+    let nest = |n: usize| {
+        let item = format!(r#"{{"type":"x","d":{}{}}}"#, "[".repeat(n), "]".repeat(n));
+        frame(&format!(
+            r#"{{"type":"response.output_item.added","output_index":0,"item":{item}}}"#
+        ))
+    };
+    let mut acc = Accumulator::new(DEFAULT_MAX_EVENT_SIZE, false, false);
+    assert_eq!(acc.feed(&nest(reader::MAX_DEPTH - 1), 0), Ok(()));
+    assert!(acc.feed(&nest(reader::MAX_DEPTH), 0).is_err());
+    assert_eq!(acc.skipped(), 1);
+}
