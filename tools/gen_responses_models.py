@@ -195,21 +195,24 @@ from msgspec import UNSET, UnsetType
 '''
 
 
-EXTRA_EVENT_NAMES = [
-    "ResponseKeepaliveEvent",
-    "ResponseApplyPatchCallOperationDiffDeltaEvent",
-    "ResponseApplyPatchCallOperationDiffDoneEvent",
-]
-EXTRA_EVENTS = '''
+EXTRA_CORE_NAMES = ["ResponseKeepaliveEvent"]
+EXTRA_CORE_EVENTS = '''
 
-# Events the API sends that openai-python has no type for.
+# An event the API sends that openai-python has no type for.
 
 
 class ResponseKeepaliveEvent(_Tagged, tag="keepalive"):
     """Sent about every 30 s while a turn waits; it carries a sequence number."""
 
     sequence_number: int | None | UnsetType = UNSET
+'''
+EXTRA_TOOL_NAMES = [
+    "ResponseApplyPatchCallOperationDiffDeltaEvent",
+    "ResponseApplyPatchCallOperationDiffDoneEvent",
+]
+EXTRA_TOOL_EVENTS = '''
 
+# Events the API sends that openai-python has no type for.
 
 class ResponseApplyPatchCallOperationDiffDeltaEvent(
     _Tagged, tag="response.apply_patch_call_operation_diff.delta"
@@ -234,7 +237,48 @@ class ResponseApplyPatchCallOperationDiffDoneEvent(
 '''
 
 
-ITEMS_IMPORTS = "<items imports>"
+TOOL_WORDS = ("call", "mcp", "image_gen", "web_search", "file_search", "compaction")
+
+
+def is_tool(cls: type[pydantic.BaseModel]) -> bool:
+    tag = typing.get_args(cls.model_fields["type"].annotation)[0]
+    return any(word in tag for word in TOOL_WORDS)
+
+
+def write_events(
+    filename: str,
+    doc: str,
+    classes: list[type[pydantic.BaseModel]],
+    extra: str,
+    extra_names: list[str],
+    item_names: list[str],
+    version: str,
+    union: tuple[list[type[pydantic.BaseModel]], list[str]] | None,
+) -> None:
+    structs = [struct(cls, "_Tagged") for cls in classes]
+    text = "\n".join(structs) + extra
+    used = sorted({n for n in item_names if re.search(rf"\b{n}\b", text)})
+    lines = [HEADER.format(doc=doc, version=version)]
+    lines.append("from chunkfold.responses._base import _Tagged" + (", UnknownEvent" if union else ""))
+    if used:
+        lines += ["from chunkfold.responses._items import (", *(f"    {n}," for n in used), ")"]
+    names = [KNOWN[c] for c in classes] + extra_names
+    if union:
+        _, tool_names = union
+        lines += ["from chunkfold.responses._tool_events import (", *(f"    {n}," for n in tool_names), ")"]
+        names += [*tool_names, "ResponseStreamEvent"]
+    lines += ["", "__all__ = [", *(f'    "{n}",' for n in sorted(names)), "]", ""]
+    for struct_text in structs:
+        lines += ["", struct_text, ""]
+    lines.append(extra)
+    if union:
+        members = [KNOWN[e] for e in union[0]] + EXTRA_CORE_NAMES + EXTRA_TOOL_NAMES
+        lines += [
+            "",
+            "ResponseStreamEvent = (\n    " + "\n    | ".join(members) + "\n    | UnknownEvent\n)",
+            "",
+        ]
+    (ROOT / filename).write_text("\n".join(lines))
 
 
 def main() -> None:
@@ -263,37 +307,30 @@ def main() -> None:
     body.insert(3, "__all__ = [\n" + "".join(f'    "{n}",\n' for n in names) + "]\n")
     (ROOT / "_items.py").write_text("\n".join(body))
 
-    ev = [
-        HEADER.format(doc="Stream events: one Struct per ``type``.", version=openai.__version__),
-        "from chunkfold.responses._base import _Tagged, UnknownEvent",
-        "from chunkfold.responses._items import (",
-        ITEMS_IMPORTS,
-        ")",
-        "",
-    ]
-    structs = [struct(cls, "_Tagged") for cls in events]
-    used = sorted(
-        {
-            n
-            for n in [*(KNOWN[c] for c in nested_items), "Response", "ResponseOutputItem", "Annotation"]
-            if any(re.search(rf"\b{n}\b", text) for text in structs)
-        }
+    tools = [cls for cls in events if is_tool(cls)]
+    core = [cls for cls in events if not is_tool(cls)]
+    item_names = [*(KNOWN[c] for c in nested_items), "Response", "ResponseOutputItem", "Annotation"]
+    write_events(
+        "_tool_events.py",
+        "Stream events of tool calls (function, MCP, code, shell, patch, search, image).",
+        tools,
+        EXTRA_TOOL_EVENTS,
+        EXTRA_TOOL_NAMES,
+        item_names,
+        openai.__version__,
+        union=None,
     )
-    ev[ev.index(ITEMS_IMPORTS)] = "".join(f"    {n},\n" for n in used).rstrip("\n")
-    for text in structs:
-        ev += ["", text, ""]
-    ev += [EXTRA_EVENTS]
-    ev += [
-        "",
-        "ResponseStreamEvent = (\n    "
-        + "\n    | ".join([KNOWN[e] for e in events] + EXTRA_EVENT_NAMES)
-        + "\n    | UnknownEvent\n)",
-        "",
-    ]
-    names = sorted([KNOWN[c] for c in events] + EXTRA_EVENT_NAMES + ["ResponseStreamEvent"])
-    ev.insert(ev.index(")") + 2, "__all__ = [\n" + "".join(f'    "{n}",\n' for n in names) + "]\n")
-    (ROOT / "_events.py").write_text("\n".join(ev))
-    files = [str(ROOT / "_items.py"), str(ROOT / "_events.py")]
+    write_events(
+        "_events.py",
+        "Stream events: one Struct per ``type``, and their union.",
+        core,
+        EXTRA_CORE_EVENTS,
+        EXTRA_CORE_NAMES,
+        item_names,
+        openai.__version__,
+        union=(events, [KNOWN[c] for c in tools] + EXTRA_TOOL_NAMES),
+    )
+    files = [str(ROOT / name) for name in ("_items.py", "_events.py", "_tool_events.py")]
     subprocess.run(["ruff", "format", "--quiet", *files], check=True, cwd=ROOT.parents[2])
     subprocess.run(["ruff", "check", "--fix", "--quiet", *files], check=False, cwd=ROOT.parents[2])
     subprocess.run(["ruff", "format", "--quiet", *files], check=True, cwd=ROOT.parents[2])

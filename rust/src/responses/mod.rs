@@ -6,6 +6,7 @@
 //! `delta` are read, everything else skipped, and the delta appended to the
 //! part it names, so the cost per event does not grow with the stream.
 
+mod kinds;
 mod output;
 mod reader;
 mod state;
@@ -283,7 +284,7 @@ impl State {
             _ if is_error_event => self.record_error(event, true),
             // Rule 9: these change nothing.
             b"keepalive" | b"ping" | b"" => self.fold.counts.ignored += 1,
-            _ if !state::item_event(kind) => self.fold.counts.ignored += 1,
+            _ if !kinds::item_event(kind) => self.fold.counts.ignored += 1,
             _ => {
                 let step = state::Step {
                     fields: &fields,
