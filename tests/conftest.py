@@ -15,9 +15,17 @@ DATA = Path(__file__).parent / "data"
 FIXTURES = DATA / "fixtures"
 
 
+RESPONSES = FIXTURES / "responses"
+
+
 def fixture_streams() -> list[Path]:
-    """Every recorded stream in tests/data/fixtures."""
-    return sorted(FIXTURES.glob("*/*.sse"))
+    """Every recorded chat completion stream in tests/data/fixtures."""
+    return sorted(p for p in FIXTURES.glob("*/*.sse") if p.parent != RESPONSES)
+
+
+def responses_streams() -> list[Path]:
+    """Every recorded Responses API stream in tests/data/fixtures/responses."""
+    return sorted(RESPONSES.glob("*.sse"))
 
 
 def stream_id(path: Path) -> str:

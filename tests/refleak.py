@@ -45,6 +45,8 @@ from chunkfold import (
     ConcurrentUseError,
     DecoderFinishedError,
     EventTooLargeError,
+    ResponseAccumulator,
+    ResponseEventDecoder,
     ServerSentEvent,
     SSEDecoder,
     StreamAPIError,
@@ -66,6 +68,13 @@ ALL = sorted((FIXTURE_DIR / "openai").glob("*.sse")) + sorted((FIXTURE_DIR / "pr
 BODIES = [p.read_bytes() for p in ALL]
 SMALL = [b for b in BODIES if len(b) <= 64 * 1024]
 LARGE = [b for b in BODIES if len(b) > 64 * 1024]
+
+RESPONSES = [p.read_bytes() for p in sorted((FIXTURE_DIR / "responses").glob("*.sse"))]
+RESPONSES_SMALL = [b for b in RESPONSES if len(b) <= 64 * 1024]
+DELTA = (
+    b'data: {"type":"response.function_call_arguments.delta","output_index":0,"item_id":"fc",'
+    b'"delta":"{\\"a\\": [1"}\n\n'
+)
 
 CHUNK = (
     b'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m",'
@@ -249,6 +258,48 @@ def accumulator_errors(rng: random.Random) -> None:
     expect(ValueError, lambda: ChatCompletionAccumulator(partial_json=False).tool_arguments())
 
 
+def responses(rng: random.Random) -> None:
+    """ResponseAccumulator and ResponseEventDecoder over the recorded Responses streams."""
+    body = rng.choice(RESPONSES_SMALL)
+    acc = ResponseAccumulator(events=rng.random() < 0.5, partial_json=rng.random() < 0.5)
+    decoder = ResponseEventDecoder()
+    decoded = []
+    for i, part in enumerate(pieces(rng, body)):
+        _ = acc.feed(part)
+        decoded += decoder.feed(part)
+        if i % 5 == 0:
+            _ = acc.snapshot()
+    decoded += decoder.finish()
+    with suppress(ValueError):
+        _ = acc.tool_arguments()
+    _ = (acc.status, acc.finish_reasons, acc.error, acc.usage, acc.usage_json(), acc.token_usage)
+    _ = (acc.model, acc.response_id, acc.duplicates, acc.sequence_gaps, acc.ignored, acc.audio_transcript)
+    final = acc.finish()
+    again = ResponseAccumulator(events=True, partial_json=True)
+    for event in decoded[:30]:
+        again.add(event)
+    again.add_json(DELTA[6:-2])
+    _ = (again.tool_arguments(), again.finish(), final)
+
+
+def responses_errors(rng: random.Random) -> None:
+    bad = rng.choice(GARBAGE)
+    acc = ResponseAccumulator(events=True, partial_json=True)
+    with suppress(ChunkDecodeError, EventTooLargeError):
+        acc.feed(DELTA + bad + DELTA)
+    _ = (acc.snapshot(), acc.error, acc.status)
+    expect(ChunkDecodeError, lambda: acc.add_json(b"{not json"))
+    _ = acc.finish()
+    expect(DecoderFinishedError, acc.finish)
+    decoder = ResponseEventDecoder(max_event_size=64)
+    for part in pieces(rng, DELTA + rng.randbytes(60) + bad):
+        with suppress(ChunkfoldError):
+            decoder.feed(part)
+    with suppress(ChunkfoldError):
+        decoder.finish()
+    expect(TypeError, lambda: ResponseAccumulator().feed("x"))  # type: ignore[arg-type]
+
+
 def large(rng: random.Random) -> None:
     """The big fixtures through all three entry points (run fewer times)."""
     body = rng.choice(LARGE) if LARGE else max(BODIES, key=len)
@@ -268,7 +319,7 @@ def large(rng: random.Random) -> None:
 def concurrent(rng: random.Random) -> None:
     """ConcurrentUseError: one thread feeds >= 1 MiB (interpreter released), this one collides."""
     huge = CHUNK * 8000
-    for make in (SSEDecoder, ChunkDecoder, ChatCompletionAccumulator):
+    for make in (SSEDecoder, ChunkDecoder, ChatCompletionAccumulator, ResponseAccumulator):
         obj = make()
         worker = threading.Thread(target=obj.feed, args=(huge,))
         worker.start()
@@ -295,6 +346,8 @@ SCENARIOS: dict[str, tuple[Callable[[random.Random], None], float]] = {
     "chunk_decoder_errors": (chunk_decoder_errors, 1.0),
     "accumulator": (accumulator, 1.0),
     "accumulator_errors": (accumulator_errors, 1.0),
+    "responses": (responses, 1.0),
+    "responses_errors": (responses_errors, 1.0),
     "large": (large, 0.025),
     "concurrent": (concurrent, 0.025),
 }

@@ -35,6 +35,16 @@ TEXT = (FIXTURES / "providers" / "openai_gpt4o_text_usage_chunk.sse").read_bytes
 TOOLS = (FIXTURES / "providers" / "openai_gpt4o_parallel_tool_calls.sse").read_bytes()
 
 
+def wait_for(probe: Any, timeout: float = 10.0) -> Any:
+    """What ``probe()`` returns once it is not ``None``: a summary lands just
+    after the stream's last byte, which a client may have read already."""
+    deadline = time.monotonic() + timeout
+    while (found := probe()) is None:
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+    return found
+
+
 def reads(body: bytes, size: int = 97) -> list[bytes]:
     return [body[i : i + size] for i in range(0, len(body), size)]
 
@@ -262,7 +272,7 @@ def test_usage_is_metered_per_key_even_when_the_client_did_not_ask(proxy: tuple[
     _, gateway, _app = proxy
     client = openai.OpenAI(api_key="sk-meter-me-0001", base_url=f"{gateway}/v1")
     list(client.chat.completions.create(model="mock-chat", messages=[], stream=True, max_tokens=10))
-    totals = httpx.get(f"{gateway}/v1/usage").json()["e-0001"]
+    totals = wait_for(lambda: httpx.get(f"{gateway}/v1/usage").json().get("e-0001"))
     assert totals["output_tokens"] == 10
     assert totals["done"] == 1
 
@@ -295,7 +305,7 @@ def test_upstream_error_mid_stream_is_forwarded_and_summarised(proxy: tuple[str,
     before = len(app.state.summaries)
     with pytest.raises(openai.APIError, match="overloaded"):
         list(client.chat.completions.create(model="mock-error", messages=[], stream=True, max_tokens=20))
-    summary = app.state.summaries[before]
+    summary = wait_for(lambda: app.state.summaries[before] if len(app.state.summaries) > before else None)
     assert summary.status == "error"
     assert summary.error is not None
     assert "overloaded" in str(summary.error)

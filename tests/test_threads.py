@@ -105,3 +105,22 @@ def test_shared_chunk_decoder_loses_and_repeats_nothing_across_errors() -> None:
     decoded = sum(n for n, _ in results) + len(held_back)
     assert sum(e for _, e in results) == 500
     assert decoded == 1500 + 500 * 2
+
+
+def test_shared_response_accumulator_with_events_and_partial_json_from_16_threads() -> None:
+    from chunkfold import ResponseAccumulator
+    from chunkfold.events import ArgumentsDelta
+
+    acc = ResponseAccumulator(events=True, partial_json=True)
+    delta = {"type": "response.function_call_arguments.delta", "output_index": 0, "item_id": "fc"}
+    acc.feed(frame({**delta, "delta": '{"k": ['}))
+    piece = frame({**delta, "delta": "1,"})
+
+    with ThreadPoolExecutor(16) as pool:
+        events = [e for batch in pool.map(lambda _: retrying(acc.feed, piece), range(2000)) for e in batch]
+
+    assert sum(isinstance(e, ArgumentsDelta) for e in events) == 2000
+    assert acc.tool_arguments() == {0: {"k": [1] * 2000}}
+    call = acc.finish().output[0]
+    assert getattr(call, "arguments", None) == '{"k": [' + "1," * 2000
+    assert acc.chunks == 2001

@@ -8,6 +8,7 @@
 pub mod choices;
 pub mod generate;
 pub mod reference;
+pub mod responses;
 pub mod splits;
 
 /// A first input byte at or above this selects a structured mode (explicit

@@ -5,6 +5,8 @@
   :class:`~chunkfold.chat.models.ChatCompletionChunk` Structs.
 * :class:`ChatCompletionAccumulator` folds a stream into the final
   :class:`~chunkfold.chat.models.ChatCompletion`, in Rust.
+* :class:`ResponseEventDecoder` and :class:`ResponseAccumulator` do the same
+  for OpenAI Responses API streams (:mod:`chunkfold.responses`).
 """
 
 from chunkfold._core import DEFAULT_MAX_EVENT_SIZE, ServerSentEvent, SSEDecoder, __version__
@@ -28,6 +30,7 @@ from chunkfold.errors import (
     StreamAPIError,
     UnknownProtocolError,
 )
+from chunkfold.responses import ResponseAccumulator, ResponseEventDecoder
 from chunkfold.usage import TokenUsage
 
 __all__ = [
@@ -42,6 +45,8 @@ __all__ = [
     "ConcurrentUseError",
     "DecoderFinishedError",
     "EventTooLargeError",
+    "ResponseAccumulator",
+    "ResponseEventDecoder",
     "SSEDecoder",
     "ServerSentEvent",
     "StreamAPIError",

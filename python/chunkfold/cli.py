@@ -107,13 +107,28 @@ def _bench(args: argparse.Namespace, argv: Sequence[str]) -> int:
 def _inspect(args: argparse.Namespace) -> int:
     """Inspects a captured stream: the completion (or the chunks) on stdout, the summary on stderr."""
     from chunkfold.inspection import inspect_bytes, to_json_value
+    from chunkfold.responses.models import encode as encode_model
 
     try:
         body = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
     except OSError as exc:
         print(f"chunkfold inspect: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
-    result = inspect_bytes(body, source="standard input" if args.file == "-" else args.file)
+    source = "standard input" if args.file == "-" else args.file
+    from chunkfold.responses.inspection import inspect_response_bytes, looks_like_responses
+
+    if looks_like_responses(body):
+        found = inspect_response_bytes(body, source=source)
+        if args.chunks:
+            for event in found.events:
+                sys.stdout.write(encode_model(event).decode() + "\n")
+        else:
+            sys.stdout.write(msgspec.json.format(encode_model(found.response), indent=2).decode() + "\n")
+        sys.stdout.flush()
+        if not args.quiet:
+            print(found.summary(), file=sys.stderr)
+        return EXIT_PROBLEMS if found.problems else 0
+    result = inspect_bytes(body, source=source)
     out = sys.stdout
     if args.chunks:
         encode = msgspec.json.Encoder().encode

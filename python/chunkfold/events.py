@@ -1,4 +1,5 @@
-"""Typed events of :class:`~chunkfold.ChatCompletionAccumulator`, opt-in with ``events=True``.
+"""Typed events of the accumulators (:class:`~chunkfold.ChatCompletionAccumulator`,
+:class:`~chunkfold.ResponseAccumulator`), opt-in with ``events=True``.
 
 They serve UIs that render as text arrives and guardrails that inspect it;
 with events off, the fold pays nothing for them.
@@ -6,20 +7,31 @@ with events off, the fold pays nothing for them.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from chunkfold.chat.models import CompletionUsage
 from chunkfold.errors import StreamAPIError
 
+if TYPE_CHECKING:
+    # Not imported at run time: chunkfold.responses imports this module.
+    from chunkfold.responses.models import ResponseUsage
+
 __all__ = [
+    "ArgumentsDelta",
     "ChoiceFinished",
     "ContentDelta",
     "ErrorReceived",
     "LogprobsDelta",
+    "OutputItemAdded",
+    "OutputItemDone",
+    "OutputRefusalDelta",
+    "OutputTextDelta",
     "ReasoningDelta",
+    "ReasoningTextDelta",
     "RefusalDelta",
+    "ResponseUsageReceived",
     "StreamEvent",
     "ToolArgumentsDelta",
     "UsageReceived",
@@ -91,6 +103,68 @@ class ErrorReceived(_Event, tag="error", frozen=True, gc=True):
     error: StreamAPIError
 
 
+# --- Responses API: item-level events ----------------------------------------
+
+
+class OutputItemAdded(_Event, tag="item_added", frozen=True):
+    """An output item was announced at ``output_index``."""
+
+    output_index: int
+    item_type: str
+    item_id: str
+
+
+class OutputItemDone(_Event, tag="item_done", frozen=True):
+    """An output item finished; the folded item is now the one the stream sent."""
+
+    output_index: int
+    item_type: str
+    item_id: str
+
+
+class OutputTextDelta(_Event, tag="output_text", frozen=True):
+    """Text added to the ``output_text`` part ``content_index`` of a message item."""
+
+    output_index: int
+    content_index: int
+    delta: str
+
+
+class OutputRefusalDelta(_Event, tag="output_refusal", frozen=True):
+    """Text added to the ``refusal`` part ``content_index`` of a message item."""
+
+    output_index: int
+    content_index: int
+    delta: str
+
+
+class ReasoningTextDelta(_Event, tag="reasoning_text", frozen=True):
+    """Text added to a reasoning item: to its summary part ``index`` when
+    ``summary``, else to its reasoning text part ``index``."""
+
+    output_index: int
+    index: int
+    summary: bool
+    delta: str
+
+
+class ArgumentsDelta(_Event, tag="arguments", frozen=True):
+    """Text added to an item's streamed string: a function or MCP call's
+    ``arguments``, a custom tool call's ``input``, a code interpreter call's
+    ``code`` or an apply-patch call's ``operation.diff``. ``name`` is the
+    item's ``name`` when it has one."""
+
+    output_index: int
+    name: str
+    delta: str
+
+
+class ResponseUsageReceived(_Event, tag="response_usage", frozen=True):
+    """A response object carried usage (normally the terminal one)."""
+
+    usage: ResponseUsage
+
+
 StreamEvent = (
     ContentDelta
     | RefusalDelta
@@ -100,4 +174,11 @@ StreamEvent = (
     | LogprobsDelta
     | UsageReceived
     | ErrorReceived
+    | OutputItemAdded
+    | OutputItemDone
+    | OutputTextDelta
+    | OutputRefusalDelta
+    | ReasoningTextDelta
+    | ArgumentsDelta
+    | ResponseUsageReceived
 )

@@ -297,6 +297,16 @@ impl<'a> Cursor<'a> {
     pub fn skip(&mut self) -> Result<()> {
         match self.peek()? {
             b'"' => self.string_raw().map(drop),
+            // `[]` and `{}` (OpenAI's `"logprobs":[]` on every delta) need no
+            // bracket stack.
+            b'{' if self.data.get(self.pos + 1) == Some(&b'}') => {
+                self.pos += 2;
+                Ok(())
+            }
+            b'[' if self.data.get(self.pos + 1) == Some(&b']') => {
+                self.pos += 2;
+                Ok(())
+            }
             b'{' | b'[' => self.skip_container(),
             b't' => self.literal(b"true"),
             b'f' => self.literal(b"false"),

@@ -2,8 +2,9 @@
 //! and folding of LLM streams.
 //!
 //! The shared core is [`sse`] (the scanner), [`json`] (the pull reader),
-//! [`frames`] (payload framing for batch decoding) and [`error`]; each
-//! protocol has a home of its own: [`chat`] for OpenAI Chat Completions.
+//! [`frames`] (payload framing for batch decoding), [`stream`] (timings and
+//! API errors) and [`error`]; each protocol has a home of its own: [`chat`]
+//! for OpenAI Chat Completions, [`responses`] for the OpenAI Responses API.
 //!
 //! Nothing here knows about Python: the `python` feature adds the PyO3
 //! binding layer in [`bindings`], and `cargo test` runs without it.
@@ -14,7 +15,9 @@ pub mod chat;
 pub mod error;
 pub mod frames;
 pub mod json;
+pub mod responses;
 pub mod sse;
+pub mod stream;
 
 pub use error::Error;
 pub use sse::{Event, Scanner, Tail, DEFAULT_MAX_EVENT_SIZE};

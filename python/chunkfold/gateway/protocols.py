@@ -105,9 +105,21 @@ def fold_for(protocol: Protocol) -> tuple[Any, Describe]:
         from chunkfold.chat.accumulate import ChatCompletionAccumulator
 
         return ChatCompletionAccumulator(strict=False), _describe_chat
+    if protocol == "responses":
+        from chunkfold.responses import ResponseAccumulator
+
+        return ResponseAccumulator(strict=False), _describe_response
     raise ValueError(f"chunkfold cannot fold {protocol!r} streams yet")
 
 
 def _describe_chat(result: Any) -> tuple[str | None, str | None, tuple[str, ...]]:
     reasons = tuple(c.finish_reason for c in result.choices if c.finish_reason)
+    return result.model or None, result.id or None, reasons
+
+
+def _describe_response(result: Any) -> tuple[str | None, str | None, tuple[str, ...]]:
+    details = result.incomplete_details
+    reason = getattr(details, "reason", None)
+    status = result.status if isinstance(result.status, str) else None
+    reasons = (reason,) if isinstance(reason, str) else (status,) if status else ()
     return result.model or None, result.id or None, reasons

@@ -7,6 +7,7 @@ use pyo3::types::PyBytes;
 
 use super::errors::{busy, to_pyerr};
 use super::input::{event_size_limit, to_bytes, DETACH_AT};
+use super::now_ns;
 use crate::chat::{self, Event};
 
 /// `(kind, choice, tool position, tool name, text)`, as `accumulate.py` reads it.
@@ -17,14 +18,6 @@ type PyEvent = (
     Option<String>,
     Option<String>,
 );
-
-/// Monotonic nanoseconds on the clock of Python's `time.monotonic_ns()`.
-fn now_ns() -> u64 {
-    let now = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
-    (now.tv_sec as u64)
-        .saturating_mul(1_000_000_000)
-        .saturating_add(now.tv_nsec as u64)
-}
 
 fn to_py_event(event: Event) -> PyEvent {
     match event {

@@ -5,9 +5,18 @@ mod chat;
 mod errors;
 mod frames;
 mod input;
+mod responses;
 mod sse;
 
 use pyo3::prelude::*;
+
+/// Monotonic nanoseconds on the clock of Python's `time.monotonic_ns()`.
+pub(crate) fn now_ns() -> u64 {
+    let now = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    (now.tv_sec as u64)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(now.tv_nsec as u64)
+}
 
 #[pymodule(gil_used = false)]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -17,6 +26,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<sse::ServerSentEvent>()?;
     m.add_class::<frames::ChunkFramer>()?;
     m.add_class::<chat::Accumulator>()?;
+    m.add_class::<responses::ResponseFold>()?;
     m.add_class::<frames::Segment>()?;
     Ok(())
 }

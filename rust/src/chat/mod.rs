@@ -10,6 +10,8 @@ mod template;
 pub use state::{Event, Fold};
 
 use crate::sse::{Event as SseEvent, Scanner, Tail};
+use crate::stream::excerpt;
+pub use crate::stream::{ApiError, Timings};
 use crate::Error;
 
 /// How the stream stands or ended.
@@ -37,23 +39,6 @@ impl Status {
             Self::Truncated => "truncated",
         }
     }
-}
-
-/// When things happened, as given to [`Accumulator::feed`] (any clock).
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Timings {
-    pub first_byte: Option<u64>,
-    pub first_token: Option<u64>,
-    pub last_token: Option<u64>,
-}
-
-/// The first API error of the stream: its payload, and whether it came as
-/// `event: error`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiError {
-    pub payload: Vec<u8>,
-    pub event: bool,
-    pub offset: u64,
 }
 
 /// One stream's accumulator; see the module docs.
@@ -263,8 +248,7 @@ impl State {
             .fold
             .apply(&self.ops, event.data, &self.arena, self.events.as_mut());
         if token {
-            self.timings.first_token.get_or_insert(now);
-            self.timings.last_token = Some(now);
+            self.timings.token(now);
         }
         Ok(())
     }
@@ -309,11 +293,6 @@ impl State {
             offset: event.offset,
         });
     }
-}
-
-/// The first bytes of a payload, for error messages.
-fn excerpt(data: &[u8]) -> Vec<u8> {
-    data.get(..200).unwrap_or(data).to_vec()
 }
 
 #[cfg(test)]
