@@ -6,6 +6,9 @@ first called, never when chunkfold is imported.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, overload
 
 import msgspec
@@ -17,7 +20,15 @@ if TYPE_CHECKING:
     from openai.types.chat import ChatCompletion as OpenAIChatCompletion
     from openai.types.chat import ChatCompletionChunk as OpenAIChatCompletionChunk
 
-__all__ = ["ChatCompletionStreamState", "from_openai", "to_openai"]
+__all__ = [
+    "ChatCompletionStreamState",
+    "from_openai",
+    "install",
+    "installed",
+    "is_installed",
+    "to_openai",
+    "uninstall",
+]
 
 
 def _openai_types() -> tuple[type[Any], type[Any]]:
@@ -69,3 +80,62 @@ def from_openai(value: Any, /) -> ChatCompletionChunk | ChatCompletion:
             f"from_openai() takes an openai ChatCompletionChunk or ChatCompletion, not {type(value).__name__}"
         )
     return msgspec.convert(value.model_dump(mode="json", exclude_none=True, warnings=False), target)  # type: ignore[no-any-return]
+
+
+_lock = threading.Lock()
+_original: list[Any] = []
+"""openai's own state class while :func:`install` is in effect."""
+
+
+def _stream_module() -> Any:
+    try:
+        from openai.lib.streaming.chat import _completions
+    except ImportError as exc:  # pragma: no cover - exercised without openai
+        raise ImportError("install() needs the openai package: pip install openai") from exc
+    return _completions
+
+
+def install() -> None:
+    """Makes openai's own ``client.chat.completions.stream(...)`` fold with
+    chunkfold's :class:`ChatCompletionStreamState`, sync and async.
+
+    It replaces the name ``ChatCompletionStream`` and
+    ``AsyncChatCompletionStream`` look up when they build their state (in
+    ``openai.lib.streaming.chat._completions``), the way instrumentation
+    libraries patch the SDK; streams already open keep the state they have.
+    ``openai.lib.streaming.chat.ChatCompletionStreamState`` itself, for code
+    that builds one by hand, stays openai's. Calling it again changes
+    nothing; :func:`uninstall` puts openai's back.
+    """
+    module = _stream_module()
+    with _lock:
+        if not _original:
+            _original.append(module.ChatCompletionStreamState)
+            module.ChatCompletionStreamState = ChatCompletionStreamState
+
+
+def uninstall() -> None:
+    """Undoes :func:`install`: openai's stream helper builds openai's own
+    state again. Without :func:`install` first it changes nothing."""
+    module = _stream_module()
+    with _lock:
+        if _original:
+            module.ChatCompletionStreamState = _original.pop()
+
+
+def is_installed() -> bool:
+    """Whether :func:`install` is in effect."""
+    return bool(_original)
+
+
+@contextmanager
+def installed() -> Iterator[None]:
+    """:func:`install` for the ``with`` block: on leaving it, openai's state
+    comes back, unless chunkfold's was installed before the block began."""
+    before = is_installed()
+    install()
+    try:
+        yield
+    finally:
+        if not before:
+            uninstall()
