@@ -5,9 +5,12 @@
   :class:`~chunkfold.chat.models.ChatCompletionChunk` Structs.
 * :class:`ChatCompletionAccumulator` folds a stream into the final
   :class:`~chunkfold.chat.models.ChatCompletion`, in Rust.
+* :class:`MessageAccumulator` and :class:`MessageEventDecoder` do the same for
+  Anthropic Messages streams (:mod:`chunkfold.anthropic`).
 """
 
 from chunkfold._core import DEFAULT_MAX_EVENT_SIZE, ServerSentEvent, SSEDecoder, __version__
+from chunkfold.anthropic import MessageAccumulator, MessageEventDecoder
 from chunkfold.chat import (
     DONE_FRAME,
     ChatCompletion,
@@ -40,6 +43,8 @@ __all__ = [
     "ConcurrentUseError",
     "DecoderFinishedError",
     "EventTooLargeError",
+    "MessageAccumulator",
+    "MessageEventDecoder",
     "SSEDecoder",
     "ServerSentEvent",
     "StreamAPIError",

@@ -64,3 +64,8 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// The first bytes of a payload, for error messages.
+pub fn excerpt(data: &[u8]) -> Vec<u8> {
+    data.get(..200).unwrap_or(data).to_vec()
+}

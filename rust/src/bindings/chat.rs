@@ -19,7 +19,7 @@ type PyEvent = (
 );
 
 /// Monotonic nanoseconds on the clock of Python's `time.monotonic_ns()`.
-fn now_ns() -> u64 {
+pub(crate) fn now_ns() -> u64 {
     let now = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
     (now.tv_sec as u64)
         .saturating_mul(1_000_000_000)

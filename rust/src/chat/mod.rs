@@ -10,6 +10,7 @@ mod template;
 pub use state::{Event, Fold};
 
 use crate::sse::{Event as SseEvent, Scanner, Tail};
+use crate::error::excerpt;
 use crate::Error;
 
 /// How the stream stands or ended.
@@ -309,11 +310,6 @@ impl State {
             offset: event.offset,
         });
     }
-}
-
-/// The first bytes of a payload, for error messages.
-fn excerpt(data: &[u8]) -> Vec<u8> {
-    data.get(..200).unwrap_or(data).to_vec()
 }
 
 #[cfg(test)]
