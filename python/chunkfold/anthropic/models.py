@@ -488,7 +488,7 @@ _delta_decoder = msgspec.json.Decoder(_KnownDelta)
 _message_decoder = msgspec.json.Decoder(_WireMessage)
 
 
-def _type_of(raw: bytes | msgspec.Raw) -> str:
+def _type_of(raw: bytes | bytearray | memoryview | msgspec.Raw) -> str:
     """The ``type`` of a JSON object, as a string ("" if missing)."""
     tag = _tag_decoder.decode(raw).type
     return tag if isinstance(tag, str) else ""

@@ -54,7 +54,11 @@ pub enum Event {
     /// Text appended to a thinking block.
     Thinking { index: i64, delta: String },
     /// Argument text appended to a tool block, with the tool's name.
-    InputJson { index: i64, name: String, delta: String },
+    InputJson {
+        index: i64,
+        name: String,
+        delta: String,
+    },
     /// A block ended.
     BlockStop { index: i64 },
     /// The stop reason arrived.
@@ -74,8 +78,7 @@ pub struct Accumulator {
 #[derive(Debug, Default)]
 struct State {
     fold: Fold,
-    kind_name: String,
-    arena: String,
+    scratch: reader::Scratch,
     started: bool,
     done: bool,
     finished: bool,
@@ -150,9 +153,7 @@ impl Accumulator {
         let Tail { data } = self.scanner.finish()?;
         let state = &mut self.state;
         if let Some(data) = data {
-            let mut kind = String::new();
-            let mut arena = String::new();
-            let read = reader::read(&data, &mut kind, &mut arena);
+            let read = reader::read(&data, &mut reader::Scratch::default());
             if read.is_ok_and(|r| r.kind == Kind::MessageStop) {
                 let event = SseEvent {
                     event_type: b"",
@@ -272,7 +273,7 @@ impl State {
             self.ignored += 1;
             return Ok(());
         }
-        let read = match reader::read(event.data, &mut self.kind_name, &mut self.arena) {
+        let read = match reader::read(event.data, &mut self.scratch) {
             Ok(read) => read,
             Err(error) if event.kind() == b"error" => {
                 // An error event that is not JSON is still an error.
@@ -291,11 +292,15 @@ impl State {
         ) || read.delta.is_some_and(|d| d.kind == DeltaKind::Citations)
             || read.bedrock.is_some();
         if copies {
-            if let Err(error) = serde_json::from_slice::<serde_json::Value>(event.data) {
+            if let Err(error) = serde_json::from_slice::<serde::de::IgnoredAny>(event.data) {
                 return Err(self.malformed(event, &error.to_string()));
             }
         }
-        if !event.event_type.is_empty() && event.event_type != self.kind_name.as_bytes() {
+        let name = match read.type_span {
+            Some((a, b)) => event.data.get(a..b).unwrap_or_default(),
+            None => self.scratch.kind.as_bytes(),
+        };
+        if !event.event_type.is_empty() && event.event_type != name {
             self.renamed += 1;
         }
         self.chunks += 1;
@@ -328,7 +333,8 @@ impl State {
             Kind::BlockStart => {
                 match (read.index, read.content_block) {
                     (Some(index), Some((a, b))) if data.get(a) == Some(&b'{') => {
-                        self.fold.block_start(index, data.get(a..b).unwrap_or_default());
+                        self.fold
+                            .block_start(index, data.get(a..b).unwrap_or_default());
                     }
                     _ => self.ignored += 1,
                 }
@@ -372,12 +378,15 @@ impl State {
             self.ignored += 1;
             return;
         };
-        let name = self.fold.block_delta(index, &delta, &self.arena, data);
-        let text = &self.arena;
+        let text = &self.scratch.arena;
+        let name = self.fold.block_delta(index, &delta, text, data);
         let token = !text.is_empty()
             && matches!(
                 delta.kind,
-                DeltaKind::Text | DeltaKind::Thinking | DeltaKind::InputJson | DeltaKind::Compaction
+                DeltaKind::Text
+                    | DeltaKind::Thinking
+                    | DeltaKind::InputJson
+                    | DeltaKind::Compaction
             );
         if token {
             self.timings.first_token.get_or_insert(now);
@@ -402,7 +411,12 @@ impl State {
         let before = self.fold.stop_reason.clone();
         self.fold.message_delta(data, read.delta_at, read.usage)?;
         if let Some(events) = self.events.as_mut() {
-            if let Some(reason) = self.fold.stop_reason.as_ref().filter(|r| before.as_ref() != Some(*r)) {
+            if let Some(reason) = self
+                .fold
+                .stop_reason
+                .as_ref()
+                .filter(|r| before.as_ref() != Some(*r))
+            {
                 events.push(Event::StopReason(reason.clone()));
             }
             if read.usage.is_some() {

@@ -45,7 +45,10 @@ pub fn message(fold: &Fold, out: &mut Vec<u8>) {
         out.extend_from_slice(get(&fold.fields, name.as_bytes()).unwrap_or(b"null"));
     }
     for (name, value) in &fold.fields {
-        if !matches!(&name[..], b"type" | b"role" | b"stop_reason" | b"stop_sequence") {
+        if !matches!(
+            &name[..],
+            b"type" | b"role" | b"stop_reason" | b"stop_sequence"
+        ) {
             key(out, first, &key_text(name));
             out.extend_from_slice(value);
         }
@@ -96,7 +99,11 @@ fn overridden(block: &Block, name: &[u8]) -> bool {
 
 /// Whether the argument text is shown: invalid, or not parsed yet.
 fn json_kept(block: &Block) -> bool {
-    block.input != Input::Parsed && block.json.as_deref().is_some_and(|j| !j.trim_ascii().is_empty())
+    block.input != Input::Parsed
+        && block
+            .json
+            .as_deref()
+            .is_some_and(|j| !j.trim_ascii().is_empty())
 }
 
 fn write_block(block: &Block, out: &mut Vec<u8>) {
@@ -121,7 +128,10 @@ fn write_block(block: &Block, out: &mut Vec<u8>) {
             let (kind, defaults): (&str, &[(&str, &str)]) = match block.kind {
                 BlockKind::Text => ("text", &[("text", "\"\""), ("citations", "null")]),
                 BlockKind::Thinking => ("thinking", &[("thinking", "\"\""), ("signature", "\"\"")]),
-                BlockKind::Tool => ("tool_use", &[("id", "\"\""), ("name", "\"\""), ("input", "{}")]),
+                BlockKind::Tool => (
+                    "tool_use",
+                    &[("id", "\"\""), ("name", "\"\""), ("input", "{}")],
+                ),
                 BlockKind::Compaction => ("compaction", &[("content", "null")]),
                 BlockKind::Other => ("unknown", &[]),
             };
@@ -150,7 +160,9 @@ fn write_block(block: &Block, out: &mut Vec<u8>) {
                 out.push(b']');
             }
             b"input" => match block.input {
-                Input::Parsed => out.extend_from_slice(block.json.as_deref().unwrap_or("{}").as_bytes()),
+                Input::Parsed => {
+                    out.extend_from_slice(block.json.as_deref().unwrap_or("{}").as_bytes())
+                }
                 _ => out.extend_from_slice(b"null"),
             },
             _ => string(out, block.json.as_deref().unwrap_or_default()),

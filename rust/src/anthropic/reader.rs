@@ -6,7 +6,7 @@
 //! read once the event's `type` is known; in the usual order (`type`
 //! first) they are read in place.
 
-use crate::json::{Cursor, Result};
+use crate::json::{Cursor, JsonError, Result};
 
 /// The event kinds the fold knows, routed by the payload's `type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,16 +24,16 @@ pub enum Kind {
 }
 
 impl Kind {
-    fn of(name: &str) -> Self {
+    fn of(name: &[u8]) -> Self {
         match name {
-            "message_start" => Self::MessageStart,
-            "content_block_start" => Self::BlockStart,
-            "content_block_delta" => Self::BlockDelta,
-            "content_block_stop" => Self::BlockStop,
-            "message_delta" => Self::MessageDelta,
-            "message_stop" => Self::MessageStop,
-            "ping" => Self::Ping,
-            "error" => Self::Error,
+            b"message_start" => Self::MessageStart,
+            b"content_block_start" => Self::BlockStart,
+            b"content_block_delta" => Self::BlockDelta,
+            b"content_block_stop" => Self::BlockStop,
+            b"message_delta" => Self::MessageDelta,
+            b"message_stop" => Self::MessageStop,
+            b"ping" => Self::Ping,
+            b"error" => Self::Error,
             _ => Self::Other,
         }
     }
@@ -53,14 +53,14 @@ pub enum DeltaKind {
 }
 
 impl DeltaKind {
-    fn of(name: &str) -> Self {
+    fn of(name: &[u8]) -> Self {
         match name {
-            "text_delta" => Self::Text,
-            "input_json_delta" => Self::InputJson,
-            "thinking_delta" => Self::Thinking,
-            "signature_delta" => Self::Signature,
-            "citations_delta" => Self::Citations,
-            "compaction_delta" => Self::Compaction,
+            b"text_delta" => Self::Text,
+            b"input_json_delta" => Self::InputJson,
+            b"thinking_delta" => Self::Thinking,
+            b"signature_delta" => Self::Signature,
+            b"citations_delta" => Self::Citations,
+            b"compaction_delta" => Self::Compaction,
             _ => Self::Other,
         }
     }
@@ -95,6 +95,9 @@ pub struct Delta {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Read {
     pub kind: Kind,
+    /// The `type` string's range in the payload; when it held escapes it
+    /// is `None` and the decoded name is in [`Scratch::kind`].
+    pub type_span: Option<(usize, usize)>,
     pub index: Option<i64>,
     pub delta: Option<Delta>,
     /// Where the `delta` object starts, for `message_delta`.
@@ -106,14 +109,31 @@ pub struct Read {
     pub bedrock: Option<(usize, usize)>,
 }
 
-/// Reads the payload `data`; its `type` goes into `kind_name`, a text or
-/// JSON-fragment delta into `arena` (both cleared first).
-pub fn read(data: &[u8], kind_name: &mut String, arena: &mut String) -> Result<Read> {
+/// Reusable buffers for [`read`], so that no event allocates.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    /// The event's `type`.
+    pub kind: String,
+    /// The delta's `type`.
+    pub delta_kind: String,
+    /// The delta's decoded string value.
+    pub arena: String,
+}
+
+/// Reads the payload `data` into `scratch` (the event's `type`, and a text
+/// or JSON-fragment delta's value).
+pub fn read(data: &[u8], scratch: &mut Scratch) -> Result<Read> {
+    let Scratch {
+        kind: kind_name,
+        delta_kind,
+        arena,
+    } = scratch;
     kind_name.clear();
     arena.clear();
     let mut cursor = Cursor::new(data);
     let mut read = Read {
         kind: Kind::Other,
+        type_span: None,
         index: None,
         delta: None,
         delta_at: None,
@@ -127,12 +147,15 @@ pub fn read(data: &[u8], kind_name: &mut String, arena: &mut String) -> Result<R
         match &*name {
             b"type" => {
                 kind_name.clear();
-                if cursor.peek()? == b'"' {
-                    cursor.string_into(kind_name)?;
-                } else {
-                    cursor.skip()?;
-                }
-                read.kind = Kind::of(kind_name);
+                read.type_span = None;
+                read.kind = match name_of(&mut cursor, kind_name)? {
+                    Some(Name::Plain(a, b)) => {
+                        read.type_span = Some((a, b));
+                        Kind::of(data.get(a..b).unwrap_or_default())
+                    }
+                    Some(Name::Decoded) => Kind::of(kind_name.as_bytes()),
+                    None => Kind::Other,
+                };
             }
             b"index" => {
                 read.index = if cursor.peek()? == b'-' || cursor.peek()?.is_ascii_digit() {
@@ -143,7 +166,7 @@ pub fn read(data: &[u8], kind_name: &mut String, arena: &mut String) -> Result<R
                 };
             }
             b"delta" if read.kind == Kind::BlockDelta => {
-                read.delta = delta(&mut cursor, arena)?;
+                read.delta = delta(&mut cursor, arena, delta_kind)?;
             }
             b"delta" => {
                 read.delta_at = Some(value_start(&mut cursor)?);
@@ -167,10 +190,48 @@ pub fn read(data: &[u8], kind_name: &mut String, arena: &mut String) -> Result<R
     if read.kind == Kind::BlockDelta && read.delta.is_none() {
         if let Some(at) = read.delta_at.take() {
             cursor.seek(at);
-            read.delta = delta(&mut cursor, arena)?;
+            read.delta = delta(&mut cursor, arena, delta_kind)?;
         }
     }
     Ok(read)
+}
+
+/// A string read by [`name_of`].
+enum Name {
+    /// Its range in the payload: it held no escapes.
+    Plain(usize, usize),
+    /// It held escapes; it was decoded into the caller's buffer.
+    Decoded,
+}
+
+/// Reads the string that starts here without copying it when it has no
+/// escapes (type names never do); `None` for any other value.
+fn name_of(cursor: &mut Cursor<'_>, spill: &mut String) -> Result<Option<Name>> {
+    let start = value_start(cursor)?;
+    if cursor.peek()? != b'"' {
+        cursor.skip()?;
+        return Ok(None);
+    }
+    let body = start + 1;
+    let rest = cursor.data().get(body..).unwrap_or_default();
+    match memchr::memchr2(b'"', b'\\', rest) {
+        Some(at) if rest.get(at) == Some(&b'"') => {
+            let raw = rest.get(..at).unwrap_or_default();
+            // Known names are ASCII; anything else must still be valid JSON.
+            if !raw.is_ascii() && std::str::from_utf8(raw).is_err() {
+                return Err(JsonError {
+                    at: start,
+                    what: "invalid UTF-8 in string",
+                });
+            }
+            cursor.seek(body + at + 1);
+            Ok(Some(Name::Plain(body, body + at)))
+        }
+        _ => {
+            cursor.string_into(spill)?;
+            Ok(Some(Name::Decoded))
+        }
+    }
 }
 
 /// Where the value that starts here begins, past any whitespace.
@@ -200,12 +261,16 @@ pub fn opt_string(cursor: &mut Cursor<'_>, out: &mut String) -> Result<bool> {
 
 /// Reads a `content_block_delta`'s `delta` object; `None` if it is not an
 /// object (`null`, or a value of the wrong type).
-fn delta(cursor: &mut Cursor<'_>, arena: &mut String) -> Result<Option<Delta>> {
+fn delta(
+    cursor: &mut Cursor<'_>,
+    arena: &mut String,
+    kind_name: &mut String,
+) -> Result<Option<Delta>> {
     if cursor.peek()? != b'{' {
         cursor.skip()?;
         return Ok(None);
     }
-    let mut kind_name = String::new();
+    kind_name.clear();
     let mut kind = None;
     let mut out = Delta {
         kind: DeltaKind::Other,
@@ -219,11 +284,19 @@ fn delta(cursor: &mut Cursor<'_>, arena: &mut String) -> Result<Option<Delta>> {
     while let Some(name) = key {
         match (&*name, kind) {
             (b"type", _) => {
-                if opt_string(cursor, &mut kind_name)? {
-                    let found = DeltaKind::of(&kind_name);
+                kind_name.clear();
+                let name = match name_of(cursor, kind_name)? {
+                    Some(Name::Plain(a, b)) => Some(cursor.data().get(a..b).unwrap_or_default()),
+                    Some(Name::Decoded) => Some(kind_name.as_bytes()),
+                    None => None,
+                };
+                if let Some(name) = name {
+                    let found = DeltaKind::of(name);
                     kind = Some(found);
                     out.kind = found;
-                    pending = early_slot(found).and_then(|slot| early.get(slot).copied().flatten()).map(|at| (found, at));
+                    pending = early_slot(found)
+                        .and_then(|slot| early.get(slot).copied().flatten())
+                        .map(|at| (found, at));
                 } else {
                     kind = Some(DeltaKind::Other);
                 }
@@ -266,7 +339,12 @@ fn early_slot(kind: DeltaKind) -> Option<usize> {
     FIELDS.iter().position(|f| *f == kind.field())
 }
 
-fn value(cursor: &mut Cursor<'_>, kind: DeltaKind, arena: &mut String, out: &mut Delta) -> Result<()> {
+fn value(
+    cursor: &mut Cursor<'_>,
+    kind: DeltaKind,
+    arena: &mut String,
+    out: &mut Delta,
+) -> Result<()> {
     if kind == DeltaKind::Citations {
         if cursor.null()? {
             return Ok(());
@@ -276,6 +354,103 @@ fn value(cursor: &mut Cursor<'_>, kind: DeltaKind, arena: &mut String, out: &mut
         return Ok(());
     }
     arena.clear();
-    out.present = opt_string(cursor, arena)?;
+    out.present = append_string(cursor, arena)?;
     Ok(())
+}
+
+/// Decodes the string that starts here onto `out`, like
+/// [`Cursor::string_into`] but with escapes decoded in place: tool argument
+/// fragments are mostly escapes (`{\"city\": ...`), and a per-fragment
+/// allocation would dominate their cost. Any other value is stepped over
+/// as absent.
+pub fn append_string(cursor: &mut Cursor<'_>, out: &mut String) -> Result<bool> {
+    let start = value_start(cursor)?;
+    if cursor.peek()? != b'"' {
+        cursor.skip()?;
+        return Ok(false);
+    }
+    let data = cursor.data();
+    let mut at = start + 1;
+    let (mut escaped, mut control) = (false, false);
+    let invalid = |at| JsonError {
+        at,
+        what: "invalid string escape or UTF-8",
+    };
+    loop {
+        let rest = data.get(at..).unwrap_or_default();
+        let Some(found) = memchr::memchr2(b'"', b'\\', rest) else {
+            cursor.seek(data.len());
+            return Err(JsonError {
+                at: start,
+                what: "unterminated string",
+            });
+        };
+        let run = rest.get(..found).unwrap_or_default();
+        control |= run.iter().any(|&b| b < 0x20);
+        match std::str::from_utf8(run) {
+            Ok(text) => out.push_str(text),
+            Err(_) => return Err(invalid(start)),
+        }
+        at += found;
+        if data.get(at) == Some(&b'"') {
+            cursor.seek(at + 1);
+            // Like the cursor, which leaves escaped strings to serde_json:
+            // raw control characters are rejected only next to escapes.
+            return if escaped && control {
+                Err(invalid(start))
+            } else {
+                Ok(true)
+            };
+        }
+        escaped = true;
+        let (plain, used) = escape(data, at + 1).ok_or_else(|| invalid(start))?;
+        out.push(plain);
+        at += 1 + used;
+    }
+}
+
+/// The character of the escape whose letter is at `at` (just after the
+/// backslash), and how many bytes it took; `None` where serde_json would
+/// reject it: an unknown escape or a lone surrogate.
+fn escape(data: &[u8], at: usize) -> Option<(char, usize)> {
+    let plain = match *data.get(at)? {
+        b'"' => '"',
+        b'\\' => '\\',
+        b'/' => '/',
+        b'b' => '\u{8}',
+        b'f' => '\u{c}',
+        b'n' => '\n',
+        b'r' => '\r',
+        b't' => '\t',
+        b'u' => {
+            let high = hex4(data, at + 1)?;
+            return match high {
+                0xD800..=0xDBFF => {
+                    if data.get(at + 5..at + 7) != Some(b"\\u") {
+                        return None;
+                    }
+                    let low = hex4(data, at + 7)?;
+                    if !(0xDC00..=0xDFFF).contains(&low) {
+                        return None;
+                    }
+                    let code = 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00);
+                    Some((char::from_u32(code)?, 11))
+                }
+                0xDC00..=0xDFFF => None,
+                other => Some((char::from_u32(other)?, 5)),
+            };
+        }
+        _ => return None,
+    };
+    Some((plain, 1))
+}
+
+/// The value of the four hex digits at `at` in `bytes`.
+fn hex4(bytes: &[u8], at: usize) -> Option<u32> {
+    let digits = bytes.get(at..at + 4)?;
+    let mut value = 0u32;
+    for &d in digits {
+        value = value * 16 + char::from(d).to_digit(16)?;
+    }
+    Some(value)
 }

@@ -150,7 +150,9 @@ impl Block {
         let start = self.start.as_deref().unwrap_or_default();
         match field(start, b"citations").and_then(|(a, b)| start.get(a..b)) {
             Some(array) if array.first() == Some(&b'[') => {
-                let inner = array.get(1..array.len().saturating_sub(1)).unwrap_or_default();
+                let inner = array
+                    .get(1..array.len().saturating_sub(1))
+                    .unwrap_or_default();
                 inner.trim_ascii().to_vec()
             }
             _ => Vec::new(),
@@ -226,11 +228,14 @@ impl Block {
             self.input = Input::Start;
             return false;
         }
-        // One parse of the whole text, however many fragments it came in.
-        let parsed = serde_json::from_str::<serde_json::Value>(json);
-        self.input = match parsed {
-            Ok(serde_json::Value::Object(_)) => Input::Parsed,
-            _ => Input::Invalid,
+        // One pass over the whole text, however many fragments it came in:
+        // checked, not built (the Python side decodes it once, at the end).
+        let object = json.trim_ascii_start().starts_with('{');
+        let valid = serde_json::from_str::<serde::de::IgnoredAny>(json).is_ok();
+        self.input = if object && valid {
+            Input::Parsed
+        } else {
+            Input::Invalid
         };
         self.input == Input::Invalid
     }
@@ -280,7 +285,9 @@ fn set(map: &mut RawMap, key: &[u8], value: &[u8]) {
 
 /// Looks a key up in a raw map.
 pub fn get<'m>(map: &'m RawMap, key: &[u8]) -> Option<&'m [u8]> {
-    map.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_slice())
+    map.iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_slice())
 }
 
 /// The message being folded.
@@ -424,7 +431,12 @@ impl Fold {
     }
 
     /// `message_delta`: its `delta` (at `delta`) and `usage` (at `usage`).
-    pub fn message_delta(&mut self, payload: &[u8], delta: Option<usize>, usage: Option<usize>) -> Result<()> {
+    pub fn message_delta(
+        &mut self,
+        payload: &[u8],
+        delta: Option<usize>,
+        usage: Option<usize>,
+    ) -> Result<()> {
         let mut cursor = Cursor::new(payload);
         if let Some(at) = delta {
             cursor.seek(at);
@@ -471,7 +483,11 @@ fn merge(map: &mut RawMap, cursor: &mut Cursor<'_>) -> Result<()> {
         }
         let start = value_start(cursor)?;
         cursor.skip()?;
-        set(map, key, data.get(start..cursor.position()).unwrap_or_default());
+        set(
+            map,
+            key,
+            data.get(start..cursor.position()).unwrap_or_default(),
+        );
         Ok(())
     })
 }

@@ -43,7 +43,10 @@ fn folds_text_and_a_tool_call() {
     assert_eq!(message["id"], "msg_1");
     assert_eq!(message["model"], "claude-x");
     assert_eq!(message["content"][0]["text"], "Hello é");
-    assert_eq!(message["content"][1]["input"], serde_json::json!({"a": [1, 2]}));
+    assert_eq!(
+        message["content"][1]["input"],
+        serde_json::json!({"a": [1, 2]})
+    );
     assert_eq!(message["content"][1]["name"], "get");
     assert_eq!(message["stop_reason"], "tool_use");
     assert_eq!(message["stop_sequence"], serde_json::Value::Null);
@@ -51,6 +54,7 @@ fn folds_text_and_a_tool_call() {
     assert_eq!(message["usage"]["output_tokens"], 12);
     assert_eq!(message["usage"]["cache_read_input_tokens"], 5);
     assert_eq!(acc.chunks(), 12);
+    assert_eq!(acc.renamed(), 0);
     assert_eq!(acc.ignored(), 1);
 }
 
@@ -123,17 +127,37 @@ fn statuses() {
     let status = |input: &[u8]| fold(input).status();
     let start = "data: {\"type\":\"message_start\",\"message\":{}}\n\n";
     let stop = |reason: &str| {
-        format!("data: {{\"type\":\"message_delta\",\"delta\":{{\"stop_reason\":\"{reason}\"}}}}\n\n")
+        format!(
+            "data: {{\"type\":\"message_delta\",\"delta\":{{\"stop_reason\":\"{reason}\"}}}}\n\n"
+        )
     };
     let end = "data: {\"type\":\"message_stop\"}\n\n";
     assert_eq!(status(start.as_bytes()), Status::Truncated);
-    assert_eq!(status(format!("{start}{}", stop("end_turn")).as_bytes()), Status::Finished);
-    assert_eq!(status(format!("{start}{}{end}", stop("end_turn")).as_bytes()), Status::Done);
-    assert_eq!(status(format!("{start}{}", stop("max_tokens")).as_bytes()), Status::Incomplete);
-    assert_eq!(status(format!("{start}{}{end}", stop("max_tokens")).as_bytes()), Status::Incomplete);
+    assert_eq!(
+        status(format!("{start}{}", stop("end_turn")).as_bytes()),
+        Status::Finished
+    );
+    assert_eq!(
+        status(format!("{start}{}{end}", stop("end_turn")).as_bytes()),
+        Status::Done
+    );
+    assert_eq!(
+        status(format!("{start}{}", stop("max_tokens")).as_bytes()),
+        Status::Incomplete
+    );
+    assert_eq!(
+        status(format!("{start}{}{end}", stop("max_tokens")).as_bytes()),
+        Status::Incomplete
+    );
     // An unterminated final message_stop still counts.
     assert_eq!(
-        status(format!("{start}{}data: {{\"type\":\"message_stop\"}}", stop("end_turn")).as_bytes()),
+        status(
+            format!(
+                "{start}{}data: {{\"type\":\"message_stop\"}}",
+                stop("end_turn")
+            )
+            .as_bytes()
+        ),
         Status::Done
     );
     let error = "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n";
@@ -150,7 +174,10 @@ data: {\"type\":\"message_delta\",\"delta\":{},\"usage\":{\"output_tokens\":5,\"
 data: {\"type\":\"message_delta\",\"delta\":{},\"usage\":{\"output_tokens\":9}}\n\n";
     let acc = fold(input);
     let usage: serde_json::Value = serde_json::from_slice(&acc.usage_json().unwrap()).unwrap();
-    assert_eq!(usage, serde_json::json!({"input_tokens": 10, "output_tokens": 9}));
+    assert_eq!(
+        usage,
+        serde_json::json!({"input_tokens": 10, "output_tokens": 9})
+    );
 }
 
 #[test]
@@ -179,5 +206,36 @@ fn bedrock_metrics_are_kept_in_usage() {
     let input = b"data: {\"type\":\"message_stop\",\"amazon-bedrock-invocationMetrics\":{\"inputTokenCount\":3,\"outputTokenCount\":4}}\n\n";
     let acc = fold(input);
     let usage: serde_json::Value = serde_json::from_slice(&acc.usage_json().unwrap()).unwrap();
-    assert_eq!(usage["amazon-bedrock-invocationMetrics"]["inputTokenCount"], 3);
+    assert_eq!(
+        usage["amazon-bedrock-invocationMetrics"]["inputTokenCount"],
+        3
+    );
+}
+
+#[test]
+fn escapes_decode_like_serde_json() {
+    let cases: [&[u8]; 13] = [
+        br#""plain""#,
+        br#""a\"b\\c\/d\b\f\n\r\t""#,
+        "\"\\u00e9\\u4f60\\ud83d\\ude00 raw é\"".as_bytes(),
+        br#""{\"city\": \"Paris\"}""#,
+        br#""\ud800""#,
+        br#""\udc00x""#,
+        br#""\ud800\u0041""#,
+        br#""\x""#,
+        br#""\u12""#,
+        br#""\u12G4""#,
+        b"\"\\n\x01\"",
+        b"\"\\n\xff\"",
+        br#""\""#,
+    ];
+    for case in cases {
+        let expected = serde_json::from_slice::<String>(case).ok();
+        let mut out = String::new();
+        let mut cursor = crate::json::Cursor::new(case);
+        let got = reader::append_string(&mut cursor, &mut out)
+            .ok()
+            .map(|_| out);
+        assert_eq!(got, expected, "{}", String::from_utf8_lossy(case));
+    }
 }

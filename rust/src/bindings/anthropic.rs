@@ -38,7 +38,9 @@ pub struct MessageAccumulator {
 
 impl MessageAccumulator {
     fn lock(&self) -> PyResult<MutexGuard<'_, anthropic::Accumulator>> {
-        self.state.try_lock().map_err(|_| busy("MessageAccumulator"))
+        self.state
+            .try_lock()
+            .map_err(|_| busy("MessageAccumulator"))
     }
 }
 

@@ -9,8 +9,8 @@ mod template;
 
 pub use state::{Event, Fold};
 
-use crate::sse::{Event as SseEvent, Scanner, Tail};
 use crate::error::excerpt;
+use crate::sse::{Event as SseEvent, Scanner, Tail};
 use crate::Error;
 
 /// How the stream stands or ended.
