@@ -84,10 +84,14 @@ class MessageEventDecoder:
 
     def finish(self) -> list[RawMessageStreamEvent]:
         """Ends the stream and returns any events still held back after an
-        error. An incomplete final event is discarded, as WHATWG specifies."""
+        error. An incomplete final event is discarded, as WHATWG specifies,
+        unless it is a ``message_stop`` (some servers end the body without
+        the blank line after it): like ``MessageAccumulator``, that counts."""
+        # Closing the pending event dispatches it; only a message_stop is kept.
+        tail = [e for e in self._sse.feed(b"\n\n") if _is_stop(e.raw)]
         events = self._sse.finish()
         with self._lock:
-            self._extend(events)
+            self._extend(tail + events)
             return self._run()
 
     def _extend(self, events: list[Any]) -> None:
@@ -124,6 +128,13 @@ class MessageEventDecoder:
                 self._done = True
             out.append(event)
         return out
+
+
+def _is_stop(payload: bytes) -> bool:
+    try:
+        return isinstance(decode_event(payload), RawMessageStopEvent)
+    except _DECODE_ERRORS:
+        return False
 
 
 def _api_error(payload: bytes, offset: int, name: str) -> StreamAPIError:

@@ -82,6 +82,11 @@ class _Model(msgspec.Struct, kw_only=True, omit_defaults=False, gc=False, repr_o
 class _Tagged(_Model, tag_field="type"):
     """Shared options of the Structs told apart by ``type``."""
 
+    @property
+    def type(self) -> str:
+        """The ``type`` the Struct is tagged with, as the SDK's models have it."""
+        return str(self.__struct_config__.tag)
+
 
 # --- usage -----------------------------------------------------------------
 
@@ -123,6 +128,8 @@ class Usage(_Model):
     speed: str | UnsetType | None = UNSET
     iterations: list[dict[str, Any]] | UnsetType | None = UNSET
     """Per-iteration usage of a turn with compaction (beta)."""
+    fallback_credit: dict[str, Any] | UnsetType | None = UNSET
+    """Credit for a request served by a fallback model."""
     bedrock_metrics: dict[str, Any] | UnsetType = msgspec.field(
         default=UNSET, name="amazon-bedrock-invocationMetrics"
     )
@@ -130,7 +137,10 @@ class Usage(_Model):
 
 
 class MessageDeltaUsage(Usage):
-    """The cumulative usage of a ``message_delta`` (every counter so far)."""
+    """The cumulative usage of a ``message_delta`` (every counter so far);
+    only ``output_tokens`` is always sent."""
+
+    input_tokens: int | UnsetType | None = UNSET
 
 
 # --- content blocks --------------------------------------------------------
@@ -361,6 +371,8 @@ class RawMessageDeltaEvent(_Tagged, tag="message_delta"):
 
     delta: Delta = msgspec.field(default_factory=Delta)
     usage: MessageDeltaUsage = msgspec.field(default_factory=MessageDeltaUsage)
+    context_management: dict[str, Any] | UnsetType | None = UNSET
+    """Context edits applied to the request (beta)."""
 
 
 class RawMessageStopEvent(_Tagged, tag="message_stop"):
