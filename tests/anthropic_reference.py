@@ -46,7 +46,7 @@ _BLOCK_OF_DELTA = {
     "compaction_delta": "compaction",
 }
 _IMPLICIT = {
-    "text": {"type": "text", "text": "", "citations": None},
+    "text": {"type": "text", "text": ""},
     "thinking": {"type": "thinking", "thinking": "", "signature": ""},
     "tool": {"type": "tool_use", "id": "", "name": "", "input": {}},
     "compaction": {"type": "compaction", "content": None},

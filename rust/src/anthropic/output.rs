@@ -126,7 +126,7 @@ fn write_block(block: &Block, out: &mut Vec<u8>) {
         None => {
             key(out, first, "type");
             let (kind, defaults): (&str, &[(&str, &str)]) = match block.kind {
-                BlockKind::Text => ("text", &[("text", "\"\""), ("citations", "null")]),
+                BlockKind::Text => ("text", &[("text", "\"\"")]),
                 BlockKind::Thinking => ("thinking", &[("thinking", "\"\""), ("signature", "\"\"")]),
                 BlockKind::Tool => (
                     "tool_use",
