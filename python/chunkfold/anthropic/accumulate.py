@@ -336,7 +336,7 @@ def encode_event(event: RawMessageStreamEvent, /) -> bytes:
     return _encoder.encode(event)
 
 
-def token_usage(usage: Usage, /) -> TokenUsage:
+def token_usage(usage: Usage | MessageDeltaUsage, /) -> TokenUsage:
     """Anthropic usage in the shared :class:`TokenUsage` shape.
 
     ``input`` = ``input_tokens`` + ``cache_read_input_tokens`` +

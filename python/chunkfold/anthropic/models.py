@@ -111,13 +111,9 @@ class OutputTokensDetails(_Model):
     thinking_tokens: int | UnsetType = UNSET
 
 
-class Usage(_Model):
-    """Token usage of a message. ``input_tokens`` excludes the prompt cache:
-    the total input is ``input_tokens + cache_read_input_tokens +
-    cache_creation_input_tokens`` (see ``token_usage``)."""
+class _UsageCounters(_Model):
+    """The counters that both usage shapes share."""
 
-    input_tokens: int | None = None
-    output_tokens: int | None = None
     cache_creation_input_tokens: int | UnsetType | None = UNSET
     cache_read_input_tokens: int | UnsetType | None = UNSET
     cache_creation: CacheCreation | UnsetType | None = UNSET
@@ -136,11 +132,21 @@ class Usage(_Model):
     """Amazon Bedrock's ``amazon-bedrock-invocationMetrics`` of ``message_stop``."""
 
 
-class MessageDeltaUsage(Usage):
+class Usage(_UsageCounters):
+    """Token usage of a message. ``input_tokens`` excludes the prompt cache:
+    the total input is ``input_tokens + cache_read_input_tokens +
+    cache_creation_input_tokens`` (see ``token_usage``)."""
+
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+
+
+class MessageDeltaUsage(_UsageCounters):
     """The cumulative usage of a ``message_delta`` (every counter so far);
     only ``output_tokens`` is always sent."""
 
     input_tokens: int | UnsetType | None = UNSET
+    output_tokens: int | None = None
 
 
 # --- content blocks --------------------------------------------------------
