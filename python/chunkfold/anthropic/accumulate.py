@@ -31,6 +31,7 @@ from chunkfold.anthropic.models import (
     UnknownEvent,
     Usage,
     decode_message,
+    decode_usage,
 )
 from chunkfold.errors import ChunkDecodeError, EventTooLargeError, StreamAPIError
 from chunkfold.events import ErrorReceived
@@ -39,8 +40,6 @@ from chunkfold.usage import TokenUsage
 
 __all__ = ["MessageAccumulator", "token_usage"]
 
-_usage_decoder = msgspec.json.Decoder(Usage)
-_delta_usage_decoder = msgspec.json.Decoder(MessageDeltaUsage)
 _encoder = msgspec.json.Encoder()
 
 
@@ -119,7 +118,7 @@ class MessageAccumulator:
     def snapshot(self) -> Message:
         """The message as folded so far. A tool input still streaming is the
         start's (``{}``), with the text so far in ``input_json``."""
-        return decode_message(self._core.snapshot_json())
+        return decode_message(self._core.snapshot_json(), lenient=True)
 
     def finish(self) -> Message:
         """Ends the stream and returns the final message.
@@ -135,7 +134,7 @@ class MessageAccumulator:
         """The usage so far (each counter the last non-null value sent), or
         ``None`` if none arrived."""
         raw = self._core.usage_json()
-        return None if raw is None else _usage_decoder.decode(raw)
+        return None if raw is None else decode_usage(raw)
 
     @property
     def token_usage(self) -> TokenUsage | None:
@@ -305,7 +304,11 @@ def _event(kind: str, index: int, name: str | None, text: str | None) -> Message
     if kind == "stop_reason":
         return StopReasonReceived(stop_reason=text or "")
     if kind == "usage":
-        return UsageUpdated(usage=_delta_usage_decoder.decode(text or "{}"))
+        usage = decode_usage((text or "{}").encode())
+        fields = {f: getattr(usage, f) for f in usage.__struct_fields__}
+        if fields["input_tokens"] is None:
+            fields["input_tokens"] = msgspec.UNSET
+        return UsageUpdated(usage=MessageDeltaUsage(**fields))
     raise ValueError(f"unknown event kind {kind!r}")  # pragma: no cover
 
 

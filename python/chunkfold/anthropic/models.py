@@ -22,7 +22,7 @@ Conventions (the wire-format rule):
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -72,6 +72,7 @@ __all__ = [
     "WebSearchToolResultBlock",
     "decode_event",
     "decode_message",
+    "decode_usage",
 ]
 
 
@@ -499,6 +500,13 @@ _EVENT_TAGS = frozenset(
 _BLOCK_TAGS = frozenset(cls.__struct_config__.tag for cls in _KnownBlock.__args__)
 _DELTA_TAGS = frozenset(cls.__struct_config__.tag for cls in _KnownDelta.__args__)
 
+_S = TypeVar("_S", bound=msgspec.Struct)
+_BLOCK_CLASSES: dict[str, type[msgspec.Struct]] = {
+    str(cls.__struct_config__.tag): cls for cls in _KnownBlock.__args__
+}
+_any_decoder = msgspec.json.Decoder()
+_usage_decoder = msgspec.json.Decoder(Usage)
+_encoder = msgspec.json.Encoder()
 _tag_decoder = msgspec.json.Decoder(_Tag)
 _event_decoder = msgspec.json.Decoder(_WireEvent)
 _block_decoder = msgspec.json.Decoder(_KnownBlock)
@@ -540,12 +548,58 @@ def _message(wire: _WireMessage) -> Message:
     return Message(**fields)
 
 
-def decode_message(data: bytes | bytearray | memoryview, /) -> Message:
+def decode_message(data: bytes | bytearray | memoryview, /, *, lenient: bool = False) -> Message:
     """Decodes a ``Message`` (JSON bytes), unknown block types included.
 
-    Raises ``msgspec.DecodeError`` (``ValidationError``) if it is not one.
+    Raises ``msgspec.DecodeError`` (``ValidationError``) if it is not one. With
+    ``lenient=True`` (what the accumulator uses: a provider may send a counter
+    as a string), any field of the wrong type is left at its default instead;
+    the data must still be JSON.
     """
-    return _message(_message_decoder.decode(data))
+    try:
+        return _message(_message_decoder.decode(data))
+    except msgspec.ValidationError:
+        if not lenient:
+            raise
+    obj = _any_decoder.decode(data)
+    message = _lenient(Message, obj, skip=("content", "usage"))
+    content = obj.get("content") if isinstance(obj, dict) else None
+    if isinstance(content, list):
+        message.content = [_lenient_block(item) for item in content]
+    message.usage = decode_usage(_encoder.encode(obj.get("usage")) if isinstance(obj, dict) else b"{}")
+    return message
+
+
+def decode_usage(data: bytes | bytearray | memoryview, /) -> Usage:
+    """Decodes a ``Usage`` leniently: a field of the wrong type is left at its
+    default (``None`` or ``UNSET``), never an error; the data must be JSON."""
+    try:
+        return _usage_decoder.decode(data)
+    except msgspec.ValidationError:
+        return _lenient(Usage, _any_decoder.decode(data))
+
+
+def _lenient(cls: type[_S], obj: Any, skip: tuple[str, ...] = ()) -> _S:
+    """``cls`` from the fields of ``obj`` that convert, each on its own."""
+    kwargs: dict[str, Any] = {}
+    if isinstance(obj, dict):
+        for info in msgspec.structs.fields(cls):
+            if info.encode_name not in obj or info.name in skip:
+                continue
+            try:
+                kwargs[info.name] = msgspec.convert(obj[info.encode_name], info.type)
+            except msgspec.ValidationError:
+                continue
+    return cls(**kwargs)
+
+
+def _lenient_block(item: Any) -> ContentBlock:
+    raw = msgspec.Raw(_encoder.encode(item))
+    try:
+        return _block(raw)
+    except msgspec.ValidationError:
+        cls = _BLOCK_CLASSES[item["type"]]
+        return _lenient(cls, item)  # type: ignore[return-value]
 
 
 def decode_event(data: bytes | bytearray | memoryview, /) -> RawMessageStreamEvent:
