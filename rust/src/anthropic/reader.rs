@@ -123,6 +123,74 @@ pub struct Scratch {
 /// Reads the payload `data` into `scratch` (the event's `type`, and a text
 /// or JSON-fragment delta's value).
 pub fn read(data: &[u8], scratch: &mut Scratch) -> Result<Read> {
+    if let Some(read) = compact_delta(data, &mut scratch.arena) {
+        return Ok(read);
+    }
+    read_any(data, scratch)
+}
+
+/// The start of a delta event as the API writes it, up to the index.
+const DELTA_HEAD: &[u8] = br#"{"type":"content_block_delta","index":"#;
+
+/// The fast path for the events that make up nearly every stream: a
+/// `content_block_delta` in the API's own compact key order,
+/// `{"type":"content_block_delta","index":N,"delta":{"type":"text_delta","text":"..."}}`
+/// (also `input_json_delta`/`partial_json` and `thinking_delta`/`thinking`),
+/// with only whitespace after it (the API pads some events). Anything else,
+/// or anything odd in it, returns `None` and takes the full read, which gives
+/// the same result for these payloads.
+fn compact_delta(data: &[u8], arena: &mut String) -> Option<Read> {
+    let rest = data.strip_prefix(DELTA_HEAD)?;
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    // Up to 18 digits always fits an i64; a leading zero is not JSON.
+    if digits == 0 || digits > 18 || (digits > 1 && rest.first() == Some(&b'0')) {
+        return None;
+    }
+    let index = rest
+        .get(..digits)?
+        .iter()
+        .fold(0i64, |n, d| n * 10 + i64::from(d - b'0'));
+    let rest = rest.get(digits..)?.strip_prefix(br#","delta":{"type":""#)?;
+    let (kind, rest) = if let Some(rest) = rest.strip_prefix(br#"text_delta","text":"#) {
+        (DeltaKind::Text, rest)
+    } else if let Some(rest) = rest.strip_prefix(br#"input_json_delta","partial_json":"#) {
+        (DeltaKind::InputJson, rest)
+    } else if let Some(rest) = rest.strip_prefix(br#"thinking_delta","thinking":"#) {
+        (DeltaKind::Thinking, rest)
+    } else {
+        return None;
+    };
+    let at = data.len() - rest.len();
+    let mut cursor = Cursor::new(data);
+    cursor.seek(at);
+    arena.clear();
+    if rest.first() != Some(&b'"') || !matches!(append_string(&mut cursor, arena), Ok(true)) {
+        arena.clear();
+        return None;
+    }
+    let tail = data.get(cursor.position()..)?.trim_ascii();
+    if tail.first() != Some(&b'}') || tail.get(1..)?.trim_ascii_start() != b"}" {
+        arena.clear();
+        return None;
+    }
+    Some(Read {
+        kind: Kind::BlockDelta,
+        type_span: Some((9, 28)),
+        index: Some(index),
+        delta: Some(Delta {
+            kind,
+            present: true,
+            citation: (0, 0),
+        }),
+        delta_at: None,
+        content_block: None,
+        message: None,
+        usage: None,
+        bedrock: None,
+    })
+}
+
+pub(super) fn read_any(data: &[u8], scratch: &mut Scratch) -> Result<Read> {
     let Scratch {
         kind: kind_name,
         delta_kind,

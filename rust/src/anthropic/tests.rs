@@ -239,3 +239,32 @@ fn escapes_decode_like_serde_json() {
         assert_eq!(got, expected, "{}", String::from_utf8_lossy(case));
     }
 }
+
+#[test]
+fn the_compact_delta_path_reads_like_the_full_read() {
+    let cases: [&[u8]; 12] = [
+        br#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi \"x\""}}"#,
+        br#"{"type":"content_block_delta","index":12,"delta":{"type":"input_json_delta","partial_json":"{\"a\""}}       "#,
+        br#"{"type":"content_block_delta","index":3,"delta":{"type":"thinking_delta","thinking":""} }"#,
+        br#"{"type":"content_block_delta","index":01,"delta":{"type":"text_delta","text":"x"}}"#,
+        br#"{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"x"},"index":2}"#,
+        br#"{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"x","text":"y"}}"#,
+        br#"{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"\ud800"}}"#,
+        br#"{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":5}}"#,
+        br#"{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"x"}} x"#,
+        br#"{"type":"content_block_delta","index":99999999999999999999,"delta":{"type":"text_delta","text":"x"}}"#,
+        br#"{"type":"content_block_delta","index":1.5,"delta":{"type":"text_delta","text":"x"}}"#,
+        br#"{"type":"content_block_delta","index":7,"delta":{"type":"text_delta","text":"x"}"#,
+    ];
+    for case in cases {
+        let mut fast = reader::Scratch::default();
+        let mut full = reader::Scratch::default();
+        let got = reader::read(case, &mut fast);
+        let want = reader::read_any(case, &mut full);
+        let text = String::from_utf8_lossy(case);
+        assert_eq!(got, want, "{text}");
+        if got.is_ok() {
+            assert_eq!(fast.arena, full.arena, "{text}");
+        }
+    }
+}
