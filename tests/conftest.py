@@ -15,9 +15,14 @@ DATA = Path(__file__).parent / "data"
 FIXTURES = DATA / "fixtures"
 
 
+#: The fixture folders that hold chat completion streams; the other protocols'
+#: recordings (``anthropic/``) have tests of their own.
+CHAT_FIXTURES = ("openai", "providers")
+
+
 def fixture_streams() -> list[Path]:
-    """Every recorded stream in tests/data/fixtures."""
-    return sorted(FIXTURES.glob("*/*.sse"))
+    """Every recorded chat completion stream in tests/data/fixtures."""
+    return sorted(p for p in FIXTURES.glob("*/*.sse") if p.parent.name in CHAT_FIXTURES)
 
 
 def stream_id(path: Path) -> str:
