@@ -113,7 +113,18 @@ def _inspect(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"chunkfold inspect: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
-    result = inspect_bytes(body, source="standard input" if args.file == "-" else args.file)
+    source = "standard input" if args.file == "-" else args.file
+    from chunkfold.inspection_anthropic import inspect_message_bytes, looks_anthropic
+
+    if looks_anthropic(body):
+        found = inspect_message_bytes(body, source=source)
+        text = msgspec.json.encode(found.message)  # with each block's type tag
+        sys.stdout.write(msgspec.json.format(text, indent=2).decode() + "\n")
+        sys.stdout.flush()
+        if not args.quiet:
+            print(found.summary(), file=sys.stderr)
+        return EXIT_PROBLEMS if found.problems else 0
+    result = inspect_bytes(body, source=source)
     out = sys.stdout
     if args.chunks:
         encode = msgspec.json.Encoder().encode
