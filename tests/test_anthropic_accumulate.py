@@ -414,3 +414,26 @@ def test_wrong_argument_types() -> None:
         MessageAccumulator().feed("text")  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         MessageAccumulator(max_event_size="big")  # type: ignore[arg-type]
+
+
+def test_shared_accumulator_fed_whole_events_from_16_threads() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from chunkfold.errors import ConcurrentUseError
+
+    acc = MessageAccumulator(events=True)
+    acc.feed(encode_events([start(), block(0, type="text", text="")]))
+    frame = encode_events([text(0, "x")])
+
+    def feed(_: int) -> int:
+        while True:
+            try:
+                return len(acc.feed(frame))
+            except ConcurrentUseError:
+                continue
+
+    with ThreadPoolExecutor(16) as pool:
+        assert sum(pool.map(feed, range(2000))) == 2000
+    block0 = acc.finish().content[0]
+    assert isinstance(block0, models.TextBlock)
+    assert block0.text == "x" * 2000
