@@ -29,7 +29,7 @@ if ! command -v c++ >/dev/null 2>&1; then
     apt-get update -qq && apt-get install -y -qq g++
 fi
 
-targets=(sse_split fold_split fold_responses)
+targets=(sse_split fold_split fold_responses anthropic_split)
 echo "== building ${targets[*]} (sanitizer: $sanitizer)"
 cargo fuzz build --sanitizer "$sanitizer"
 

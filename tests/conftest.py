@@ -15,12 +15,15 @@ DATA = Path(__file__).parent / "data"
 FIXTURES = DATA / "fixtures"
 
 
+#: The fixture folders that hold chat completion streams; the other protocols'
+#: recordings (``responses/``, ``anthropic/``) have tests of their own.
+CHAT_FIXTURES = ("openai", "providers")
 RESPONSES = FIXTURES / "responses"
 
 
 def fixture_streams() -> list[Path]:
     """Every recorded chat completion stream in tests/data/fixtures."""
-    return sorted(p for p in FIXTURES.glob("*/*.sse") if p.parent != RESPONSES)
+    return sorted(p for p in FIXTURES.glob("*/*.sse") if p.parent.name in CHAT_FIXTURES)
 
 
 def responses_streams() -> list[Path]:

@@ -7,9 +7,12 @@
   :class:`~chunkfold.chat.models.ChatCompletion`, in Rust.
 * :class:`ResponseEventDecoder` and :class:`ResponseAccumulator` do the same
   for OpenAI Responses API streams (:mod:`chunkfold.responses`).
+* :class:`MessageAccumulator` and :class:`MessageEventDecoder` do the same for
+  Anthropic Messages streams (:mod:`chunkfold.anthropic`).
 """
 
 from chunkfold._core import DEFAULT_MAX_EVENT_SIZE, ServerSentEvent, SSEDecoder, __version__
+from chunkfold.anthropic import MessageAccumulator, MessageEventDecoder
 from chunkfold.chat import (
     DONE_FRAME,
     ChatCompletion,
@@ -45,6 +48,8 @@ __all__ = [
     "ConcurrentUseError",
     "DecoderFinishedError",
     "EventTooLargeError",
+    "MessageAccumulator",
+    "MessageEventDecoder",
     "ResponseAccumulator",
     "ResponseEventDecoder",
     "SSEDecoder",

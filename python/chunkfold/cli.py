@@ -14,6 +14,7 @@ import argparse
 import dataclasses
 import shlex
 import sys
+from typing import Any
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
@@ -115,8 +116,10 @@ def _inspect(args: argparse.Namespace) -> int:
         print(f"chunkfold inspect: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
     source = "standard input" if args.file == "-" else args.file
+    from chunkfold.anthropic.inspection import inspect_message_bytes, looks_anthropic
     from chunkfold.responses.inspection import inspect_response_bytes, looks_like_responses
 
+    found: Any = None
     if looks_like_responses(body):
         found = inspect_response_bytes(body, source=source)
         if args.chunks:
@@ -124,6 +127,11 @@ def _inspect(args: argparse.Namespace) -> int:
                 sys.stdout.write(encode_model(event).decode() + "\n")
         else:
             sys.stdout.write(msgspec.json.format(encode_model(found.response), indent=2).decode() + "\n")
+    elif looks_anthropic(body):
+        found = inspect_message_bytes(body, source=source)
+        text = msgspec.json.encode(found.message)  # with each block's type tag
+        sys.stdout.write(msgspec.json.format(text, indent=2).decode() + "\n")
+    if found is not None:
         sys.stdout.flush()
         if not args.quiet:
             print(found.summary(), file=sys.stderr)

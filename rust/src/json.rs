@@ -80,6 +80,11 @@ impl<'a> Cursor<'a> {
         self.pos
     }
 
+    /// The whole document being read.
+    pub fn data(&self) -> &'a [u8] {
+        self.data
+    }
+
     fn error<T>(&self, what: &'static str) -> Result<T> {
         Err(JsonError { at: self.pos, what })
     }

@@ -4,13 +4,15 @@
 //! The shared core is [`sse`] (the scanner), [`json`] (the pull reader),
 //! [`frames`] (payload framing for batch decoding), [`stream`] (timings and
 //! API errors) and [`error`]; each protocol has a home of its own: [`chat`]
-//! for OpenAI Chat Completions, [`responses`] for the OpenAI Responses API.
+//! for OpenAI Chat Completions, [`responses`] for the OpenAI Responses API,
+//! [`anthropic`] for Anthropic Messages.
 //!
 //! Nothing here knows about Python: the `python` feature adds the PyO3
 //! binding layer in [`bindings`], and `cargo test` runs without it.
 
 #![cfg_attr(test, allow(clippy::indexing_slicing, clippy::unwrap_used))]
 
+pub mod anthropic;
 pub mod chat;
 pub mod error;
 pub mod frames;

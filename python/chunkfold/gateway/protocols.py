@@ -109,6 +109,10 @@ def fold_for(protocol: Protocol) -> tuple[Any, Describe]:
         from chunkfold.responses import ResponseAccumulator
 
         return ResponseAccumulator(strict=False), _describe_response
+    if protocol == "anthropic":
+        from chunkfold.anthropic import MessageAccumulator
+
+        return MessageAccumulator(strict=False), _describe_message
     raise ValueError(f"chunkfold cannot fold {protocol!r} streams yet")
 
 
@@ -123,3 +127,8 @@ def _describe_response(result: Any) -> tuple[str | None, str | None, tuple[str, 
     status = result.status if isinstance(result.status, str) else None
     reasons = (reason,) if isinstance(reason, str) else (status,) if status else ()
     return result.model or None, result.id or None, reasons
+
+
+def _describe_message(result: Any) -> tuple[str | None, str | None, tuple[str, ...]]:
+    reason = result.stop_reason
+    return result.model or None, result.id or None, (reason,) if isinstance(reason, str) else ()

@@ -1,6 +1,7 @@
 //! The PyO3 binding layer: thin frozen pyclasses over the pure core. This
 //! is the only module that imports pyo3.
 
+mod anthropic;
 mod chat;
 mod errors;
 mod frames;
@@ -28,5 +29,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<chat::Accumulator>()?;
     m.add_class::<responses::ResponseFold>()?;
     m.add_class::<frames::Segment>()?;
+    m.add_class::<anthropic::MessageAccumulator>()?;
     Ok(())
 }

@@ -1,0 +1,270 @@
+use super::*;
+
+const TEXT: &[u8] = b"event: message_start\n\
+data: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-x\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":10,\"cache_read_input_tokens\":5,\"output_tokens\":1}}}\n\n\
+event: content_block_start\n\
+data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n\
+event: ping\ndata: {\"type\": \"ping\"}\n\n\
+event: content_block_delta\n\
+data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hel\"}}\n\n\
+event: content_block_delta\n\
+data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"lo \\u00e9\"}     }\n\n\
+event: content_block_stop\n\
+data: {\"type\":\"content_block_stop\",\"index\":0}\n\n\
+event: content_block_start\n\
+data: {\"type\":\"content_block_start\",\"index\":1,\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_1\",\"name\":\"get\",\"input\":{}}}\n\n\
+event: content_block_delta\n\
+data: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"a\\\": \"}}\n\n\
+event: content_block_delta\n\
+data: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"[1, 2]}\"}}\n\n\
+event: content_block_stop\n\
+data: {\"type\":\"content_block_stop\",\"index\":1}\n\n\
+event: message_delta\n\
+data: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":12}}\n\n\
+event: message_stop\n\
+data: {\"type\":\"message_stop\"}\n\n";
+
+fn fold(input: &[u8]) -> Accumulator {
+    let mut acc = Accumulator::new(crate::DEFAULT_MAX_EVENT_SIZE, false);
+    acc.feed(input, 1).unwrap();
+    acc.finish(2).unwrap();
+    acc
+}
+
+fn json(acc: &Accumulator) -> serde_json::Value {
+    serde_json::from_slice(&acc.snapshot_json()).unwrap()
+}
+
+#[test]
+fn folds_text_and_a_tool_call() {
+    let acc = fold(TEXT);
+    assert_eq!(acc.status(), Status::Done);
+    let message = json(&acc);
+    assert_eq!(message["id"], "msg_1");
+    assert_eq!(message["model"], "claude-x");
+    assert_eq!(message["content"][0]["text"], "Hello é");
+    assert_eq!(
+        message["content"][1]["input"],
+        serde_json::json!({"a": [1, 2]})
+    );
+    assert_eq!(message["content"][1]["name"], "get");
+    assert_eq!(message["stop_reason"], "tool_use");
+    assert_eq!(message["stop_sequence"], serde_json::Value::Null);
+    assert_eq!(message["usage"]["input_tokens"], 10);
+    assert_eq!(message["usage"]["output_tokens"], 12);
+    assert_eq!(message["usage"]["cache_read_input_tokens"], 5);
+    assert_eq!(acc.chunks(), 12);
+    assert_eq!(acc.renamed(), 0);
+    assert_eq!(acc.ignored(), 1);
+}
+
+#[test]
+fn every_split_gives_the_same_message() {
+    let whole = fold(TEXT).snapshot_json();
+    for at in 0..=TEXT.len() {
+        let mut acc = Accumulator::new(crate::DEFAULT_MAX_EVENT_SIZE, false);
+        acc.feed(&TEXT[..at], 1).unwrap();
+        acc.feed(&TEXT[at..], 1).unwrap();
+        acc.finish(2).unwrap();
+        assert_eq!(acc.snapshot_json(), whole, "split at {at}");
+    }
+}
+
+#[test]
+fn sparse_indices_sort_and_deltas_create_blocks() {
+    let input = b"data: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"model\":\"x\"}}\n\n\
+data: {\"type\":\"content_block_delta\",\"index\":7,\"delta\":{\"type\":\"thinking_delta\",\"thinking\":\"hm\"}}\n\n\
+data: {\"type\":\"content_block_delta\",\"index\":2,\"delta\":{\"text\":\"hi\",\"type\":\"text_delta\"}}\n\n\
+data: {\"type\":\"content_block_delta\",\"index\":7,\"delta\":{\"type\":\"signature_delta\",\"signature\":\"sig\"}}\n\n\
+data: {\"type\":\"content_block_delta\",\"index\":2,\"delta\":{\"type\":\"thinking_delta\",\"thinking\":\"odd\"}}\n\n";
+    let acc = fold(input);
+    let message = json(&acc);
+    assert_eq!(message["content"][0]["type"], "text");
+    assert_eq!(message["content"][0]["text"], "hi");
+    assert_eq!(message["content"][0]["thinking"], "odd");
+    assert_eq!(message["content"][1]["type"], "thinking");
+    assert_eq!(message["content"][1]["thinking"], "hm");
+    assert_eq!(message["content"][1]["signature"], "sig");
+    assert_eq!(acc.fold().mismatches, 1);
+    assert_eq!(acc.status(), Status::Truncated);
+}
+
+#[test]
+fn invalid_tool_json_is_kept_and_counted() {
+    let input = b"data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"n\",\"input\":{}}}\n\n\
+data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"a\\\":\"}}\n\n";
+    let acc = fold(input);
+    let message = json(&acc);
+    assert_eq!(message["content"][0]["input"], serde_json::Value::Null);
+    assert_eq!(message["content"][0]["input_json"], "{\"a\":");
+    assert_eq!(acc.fold().invalid_inputs, 1);
+}
+
+#[test]
+fn empty_argument_text_keeps_the_start_input() {
+    let input = b"data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"n\",\"input\":{}}}\n\n\
+data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"\"}}\n\n\
+data: {\"type\":\"content_block_stop\",\"index\":0}\n\n";
+    let message = json(&fold(input));
+    assert_eq!(message["content"][0]["input"], serde_json::json!({}));
+    assert!(message["content"][0].get("input_json").is_none());
+}
+
+#[test]
+fn a_second_message_start_is_a_protocol_error() {
+    let mut doubled = TEXT.to_vec();
+    doubled.extend_from_slice(TEXT);
+    let acc = fold(&doubled);
+    assert_eq!(acc.status(), Status::Error);
+    let once = fold(TEXT);
+    assert_eq!(json(&acc)["content"], json(&once)["content"]);
+    let error: serde_json::Value = serde_json::from_slice(&acc.error().unwrap().payload).unwrap();
+    assert_eq!(error["error"]["type"], "protocol_error");
+}
+
+#[test]
+fn statuses() {
+    let status = |input: &[u8]| fold(input).status();
+    let start = "data: {\"type\":\"message_start\",\"message\":{}}\n\n";
+    let stop = |reason: &str| {
+        format!(
+            "data: {{\"type\":\"message_delta\",\"delta\":{{\"stop_reason\":\"{reason}\"}}}}\n\n"
+        )
+    };
+    let end = "data: {\"type\":\"message_stop\"}\n\n";
+    assert_eq!(status(start.as_bytes()), Status::Truncated);
+    assert_eq!(
+        status(format!("{start}{}", stop("end_turn")).as_bytes()),
+        Status::Finished
+    );
+    assert_eq!(
+        status(format!("{start}{}{end}", stop("end_turn")).as_bytes()),
+        Status::Done
+    );
+    assert_eq!(
+        status(format!("{start}{}", stop("max_tokens")).as_bytes()),
+        Status::Incomplete
+    );
+    assert_eq!(
+        status(format!("{start}{}{end}", stop("max_tokens")).as_bytes()),
+        Status::Incomplete
+    );
+    // An unterminated final message_stop still counts.
+    assert_eq!(
+        status(
+            format!(
+                "{start}{}data: {{\"type\":\"message_stop\"}}",
+                stop("end_turn")
+            )
+            .as_bytes()
+        ),
+        Status::Done
+    );
+    let error = "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n";
+    assert_eq!(status(format!("{start}{error}").as_bytes()), Status::Error);
+    let mut acc = Accumulator::new(1024, false);
+    acc.feed(start.as_bytes(), 0).unwrap();
+    assert_eq!(acc.status(), Status::InProgress);
+}
+
+#[test]
+fn usage_counters_overwrite_and_never_add() {
+    let input = b"data: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":10,\"output_tokens\":1}}}\n\n\
+data: {\"type\":\"message_delta\",\"delta\":{},\"usage\":{\"output_tokens\":5,\"input_tokens\":null}}\n\n\
+data: {\"type\":\"message_delta\",\"delta\":{},\"usage\":{\"output_tokens\":9}}\n\n";
+    let acc = fold(input);
+    let usage: serde_json::Value = serde_json::from_slice(&acc.usage_json().unwrap()).unwrap();
+    assert_eq!(
+        usage,
+        serde_json::json!({"input_tokens": 10, "output_tokens": 9})
+    );
+}
+
+#[test]
+fn malformed_payloads_are_errors_with_offsets_and_the_rest_folds() {
+    let input = b"data: {\"type\":\"message_start\",\"message\":{\"id\":\"m\"}}\n\ndata: {nope\n\n\
+data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"x\"}}\n\n";
+    let mut acc = Accumulator::new(1024, false);
+    let error = acc.feed(input, 0).unwrap_err();
+    assert_eq!(error.offset(), Some(53));
+    assert_eq!(acc.skipped(), 1);
+    assert_eq!(json(&acc)["content"][0]["text"], "x");
+}
+
+#[test]
+fn routing_is_by_type_and_renamed_events_are_counted() {
+    let input = b"event: ping\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"x\"}}\n\n\
+event: message_stop\ndata: {\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":\"boom\"}}\n\n";
+    let acc = fold(input);
+    assert_eq!(json(&acc)["content"][0]["text"], "x");
+    assert_eq!(acc.renamed(), 2);
+    assert_eq!(acc.status(), Status::Error);
+}
+
+#[test]
+fn bedrock_metrics_are_kept_in_usage() {
+    let input = b"data: {\"type\":\"message_stop\",\"amazon-bedrock-invocationMetrics\":{\"inputTokenCount\":3,\"outputTokenCount\":4}}\n\n";
+    let acc = fold(input);
+    let usage: serde_json::Value = serde_json::from_slice(&acc.usage_json().unwrap()).unwrap();
+    assert_eq!(
+        usage["amazon-bedrock-invocationMetrics"]["inputTokenCount"],
+        3
+    );
+}
+
+#[test]
+fn escapes_decode_like_serde_json() {
+    let cases: [&[u8]; 13] = [
+        br#""plain""#,
+        br#""a\"b\\c\/d\b\f\n\r\t""#,
+        "\"\\u00e9\\u4f60\\ud83d\\ude00 raw é\"".as_bytes(),
+        br#""{\"city\": \"Paris\"}""#,
+        br#""\ud800""#,
+        br#""\udc00x""#,
+        br#""\ud800\u0041""#,
+        br#""\x""#,
+        br#""\u12""#,
+        br#""\u12G4""#,
+        b"\"\\n\x01\"",
+        b"\"\\n\xff\"",
+        br#""\""#,
+    ];
+    for case in cases {
+        let expected = serde_json::from_slice::<String>(case).ok();
+        let mut out = String::new();
+        let mut cursor = crate::json::Cursor::new(case);
+        let got = reader::append_string(&mut cursor, &mut out)
+            .ok()
+            .map(|_| out);
+        assert_eq!(got, expected, "{}", String::from_utf8_lossy(case));
+    }
+}
+
+#[test]
+fn the_compact_delta_path_reads_like_the_full_read() {
+    let cases: [&[u8]; 12] = [
+        br#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi \"x\""}}"#,
+        br#"{"type":"content_block_delta","index":12,"delta":{"type":"input_json_delta","partial_json":"{\"a\""}}       "#,
+        br#"{"type":"content_block_delta","index":3,"delta":{"type":"thinking_delta","thinking":""} }"#,
+        br#"{"type":"content_block_delta","index":01,"delta":{"type":"text_delta","text":"x"}}"#,
+        br#"{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"x"},"index":2}"#,
+        br#"{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"x","text":"y"}}"#,
+        br#"{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"\ud800"}}"#,
+        br#"{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":5}}"#,
+        br#"{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"x"}} x"#,
+        br#"{"type":"content_block_delta","index":99999999999999999999,"delta":{"type":"text_delta","text":"x"}}"#,
+        br#"{"type":"content_block_delta","index":1.5,"delta":{"type":"text_delta","text":"x"}}"#,
+        br#"{"type":"content_block_delta","index":7,"delta":{"type":"text_delta","text":"x"}"#,
+    ];
+    for case in cases {
+        let mut fast = reader::Scratch::default();
+        let mut full = reader::Scratch::default();
+        let got = reader::read(case, &mut fast);
+        let want = reader::read_any(case, &mut full);
+        let text = String::from_utf8_lossy(case);
+        assert_eq!(got, want, "{text}");
+        if got.is_ok() {
+            assert_eq!(fast.arena, full.arena, "{text}");
+        }
+    }
+}
