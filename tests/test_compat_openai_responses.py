@@ -1,0 +1,254 @@
+"""chunkfold's ResponseStreamState inside openai's own Responses stream helper.
+
+Every recorded Responses stream is replayed through ``client.responses.stream(...)``
+(``ResponseStream`` and ``AsyncResponseStream``) over a mock transport, once with
+openai's state and once with chunkfold's (``install_responses()``). Both runs must give
+the same events (``repr``: every field, parsed values' types included) and the same
+final response or exception. The live snapshot after every event holds what openai's
+holds (the ``response.created`` header, the items as announced, their output text and
+function arguments), and is, whole, chunkfold's fold of the bytes so far.
+
+The differences on purpose (README, "Where we differ"): openai raises ``RuntimeError``
+where the merge rules fold (no ``response.created`` first, changed identities, content
+for an unannounced item), and has no final response without ``response.completed``;
+chunkfold returns the partial one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import openai
+import pydantic
+import pytest
+from chunkfold.compat import openai as compat
+from chunkfold.compat.openai_responses import ResponseStreamState
+from chunkfold.responses import ResponseAccumulator
+from conftest import RESPONSES, responses_streams, stream_id
+from openai.lib.streaming.responses import _responses
+
+BASE_URL = "http://127.0.0.1:9/v1"  # never connected to: the transport answers
+SNAPSHOT = "_ResponseStreamState__current_snapshot"
+#: openai's RuntimeErrors on streams the merge rules fold (README, "Where we differ").
+FOLDED_NOT_RAISED = (
+    "Expected to have received `response.created` before",
+    "Completed output item identity changed.",
+    "Received a content event for output index",
+    "Lifecycle response identity changed.",
+    "Response snapshot has conflicting output identities.",
+    "Cannot complete response with unfinished output items.",
+    "Duplicate response output index",
+)
+NO_COMPLETED = "Didn't receive a `response.completed` event."
+
+
+def transport(body: bytes) -> httpx2.MockTransport:
+    def reply(request: httpx2.Request) -> httpx2.Response:
+        assert request.url.path == "/v1/responses"
+        assert json.loads(request.content)["stream"] is True
+        return httpx2.Response(200, headers={"content-type": "text/event-stream"}, content=body)
+
+    return httpx2.MockTransport(reply)
+
+
+def async_transport(body: bytes) -> httpx2.MockTransport:
+    sync = transport(body)
+
+    async def reply(request: httpx2.Request) -> httpx2.Response:
+        await request.aread()
+        return sync.handler(request)  # type: ignore[no-any-return]
+
+    return httpx2.MockTransport(reply)
+
+
+def describe(value: Any) -> Any:
+    """A comparable view of an event or response: its ``repr`` and its dump."""
+    return repr(value), value.model_dump(warnings=False)
+
+
+def outcome(exc: BaseException) -> Any:
+    return ("raised", type(exc), str(exc))
+
+
+REQUEST: dict[str, Any] = {"model": "gpt-4o", "input": "hi"}
+
+
+def snapshot_of(state: Any) -> Any:
+    """A copy of the live snapshot (openai's changes in place)."""
+    snapshot = getattr(state, SNAPSHOT)
+    return None if snapshot is None else snapshot.model_copy(deep=True)
+
+
+def replay_sync(body: bytes, request: dict[str, Any]) -> list[Any]:
+    """The state's class, every event and the snapshot after it, then the final response or the error."""
+    client = openai.OpenAI(
+        api_key="sk-test",
+        base_url=BASE_URL,
+        max_retries=0,
+        http_client=httpx2.Client(transport=transport(body)),
+    )
+    trace: list[Any] = []
+    try:
+        with client.responses.stream(**request) as stream:
+            trace.append(type(stream._state))
+            for event in stream:
+                trace.append(("event", describe(event), snapshot_of(stream._state)))
+            trace.append(("final", describe(stream.get_final_response())))
+    except Exception as exc:
+        trace.append(outcome(exc))
+    return trace
+
+
+def replay_async(body: bytes, request: dict[str, Any]) -> list[Any]:
+    async def run() -> list[Any]:
+        client = openai.AsyncOpenAI(
+            api_key="sk-test",
+            base_url=BASE_URL,
+            max_retries=0,
+            http_client=httpx2.AsyncClient(transport=async_transport(body)),
+        )
+        trace: list[Any] = []
+        try:
+            async with client.responses.stream(**request) as stream:
+                trace.append(type(stream._state))
+                async for event in stream:
+                    trace.append(("event", describe(event), snapshot_of(stream._state)))
+                trace.append(("final", describe(await stream.get_final_response())))
+        except Exception as exc:
+            trace.append(outcome(exc))
+        return trace
+
+    return asyncio.run(run())
+
+
+def both(
+    body: bytes, request: dict[str, Any], replay: Callable[..., list[Any]]
+) -> tuple[list[Any], list[Any]]:
+    assert not compat.is_responses_installed()
+    theirs = replay(body, request)
+    with compat.responses_installed():
+        ours = replay(body, request)
+    assert not compat.is_responses_installed()
+    assert theirs.pop(0).__module__ == "openai.lib.streaming.responses._responses"
+    assert ours.pop(0) is ResponseStreamState
+    return theirs, ours
+
+
+def identity(item: Any) -> tuple[str, Any]:
+    return item.type, getattr(item, "id", None) or getattr(item, "call_id", None)
+
+
+def assert_snapshot_holds(ours: Any, theirs: Any, done: dict[Any, str]) -> None:
+    """What openai's snapshot holds, ours holds too; where a ``.done`` event's value
+    differed from the deltas, ours holds that value (merge rule 4)."""
+    for name in ("id", "model", "created_at", "object"):
+        assert getattr(ours, name) == getattr(theirs, name), name
+    folded = {identity(item): item for item in ours.output}
+    for item in theirs.output:
+        mine = folded[identity(item)]
+        if item.type == "message":
+            for position, part in enumerate(item.content):
+                if part.type == "output_text":
+                    assert mine.content[position].text == done.get((item.id, position), part.text)
+        elif item.type == "function_call":
+            assert mine.arguments == done.get(item.id, item.arguments)
+
+
+def fold_of(events: list[bytes]) -> Any:
+    """The reference snapshot: chunkfold's accumulator fed the raw payloads so far."""
+    acc = ResponseAccumulator(strict=False)
+    for payload in events:
+        acc.add_json(payload)
+    return json.loads(acc._core.snapshot_json())
+
+
+def assert_same(theirs: list[Any], ours: list[Any], *, ours_raises: bool = False) -> None:
+    end = theirs[-1]
+    if (
+        end[0] == "raised"
+        and end[1] is RuntimeError
+        and end[2].startswith(FOLDED_NOT_RAISED + (NO_COMPLETED,))
+    ):
+        # openai gave up; chunkfold goes on to the end and returns the response.
+        assert ours[-1][0] == "final", ours[-1]
+        theirs = theirs[:-1]
+        if end[2] != NO_COMPLETED:
+            ours = ours[: len(theirs)]
+    elif not ours_raises:
+        assert ours[-1][0] == theirs[-1][0] == "final" or ours[-1] == theirs[-1], (ours[-1], theirs[-1])
+    if theirs and theirs[-1][0] == "final":
+        assert ours[-1] == theirs[-1], "final response"
+        theirs, ours = theirs[:-1], ours[: len(ours) - 1]
+    elif ours and ours[-1][0] == "final":
+        ours = ours[:-1]
+    assert len(ours) == len(theirs)
+    done: dict[Any, str] = {}
+    for position, (mine, reference) in enumerate(zip(ours, theirs, strict=True)):
+        assert mine[:2] == reference[:2], f"event {position} of {len(theirs)}"
+        if mine[0] != "event":
+            continue
+        event = mine[1][1]
+        if event["type"] == "response.output_text.done":
+            done[event["item_id"], event["content_index"]] = event["text"]
+        elif event["type"] == "response.function_call_arguments.done":
+            done[event["item_id"]] = event["arguments"]
+        if reference[2] is not None:
+            assert_snapshot_holds(mine[2], reference[2], done)
+
+
+def payloads(body: bytes) -> list[bytes]:
+    """The data of each SSE event, as openai's decoder hands them on."""
+    out = []
+    for block in body.replace(b"\r\n", b"\n").split(b"\n\n"):
+        data = [line[5:].removeprefix(b" ") for line in block.split(b"\n") if line.startswith(b"data:")]
+        if data and not data[0].startswith(b"[DONE]"):
+            out.append(b"\n".join(data))
+    return out
+
+
+@pytest.mark.parametrize("path", responses_streams(), ids=stream_id)
+def test_stream_helper_sync(path: Path) -> None:
+    theirs, ours = both(path.read_bytes(), REQUEST, replay_sync)
+    assert_same(theirs, ours)
+
+
+@pytest.mark.parametrize("path", responses_streams(), ids=stream_id)
+def test_stream_helper_async(path: Path) -> None:
+    theirs, ours = both(path.read_bytes(), REQUEST, replay_async)
+    assert_same(theirs, ours)
+
+
+@pytest.mark.parametrize("path", responses_streams(), ids=stream_id)
+def test_snapshot_is_the_fold_of_the_bytes_so_far(path: Path) -> None:
+    """After every event, the live snapshot is exactly what ResponseAccumulator makes
+    of the raw payloads so far: nothing is lost going through openai's models."""
+    raw = payloads(path.read_bytes())
+    state = ResponseStreamState(input_tools=openai.omit, text_format=openai.omit)
+    client = openai.OpenAI(
+        api_key="sk-test",
+        base_url=BASE_URL,
+        max_retries=0,
+        http_client=httpx2.Client(transport=transport(path.read_bytes())),
+    )
+    seen = 0
+    with client.responses.create(model="gpt-4o", input="hi", stream=True) as stream:
+        try:
+            for event in stream:
+                state.handle_event(event)
+                seen += 1
+                if seen in (1, 2, len(raw) // 2) or seen == len(raw):
+                    expected = fold_of(raw[:seen])
+                    snapshot = state.current_snapshot
+                    assert snapshot.model_dump(
+                        mode="json", by_alias=True, exclude_unset=True, warnings=False
+                    ) == (expected)
+        except openai.APIError:
+            # openai's Stream raises on the nested ``error`` event shape, before any state sees it.
+            assert b'"error":{' in raw[seen]
+            return
+    assert seen == len(raw)
