@@ -49,8 +49,12 @@ NO_COMPLETED = "Didn't receive a `response.completed` event."
 
 def transport(body: bytes) -> httpx2.MockTransport:
     def reply(request: httpx2.Request) -> httpx2.Response:
-        assert request.url.path == "/v1/responses"
-        assert json.loads(request.content)["stream"] is True
+        if request.method == "GET":  # a resumed stream: ``stream(response_id=..., starting_after=...)``
+            assert request.url.path.startswith("/v1/responses/resp_")
+            assert request.url.params["stream"] == "true"
+        else:
+            assert request.url.path == "/v1/responses"
+            assert json.loads(request.content)["stream"] is True
         return httpx2.Response(200, headers={"content-type": "text/event-stream"}, content=body)
 
     return httpx2.MockTransport(reply)
@@ -172,7 +176,7 @@ def assert_same(theirs: list[Any], ours: list[Any], *, ours_raises: bool = False
     if (
         end[0] == "raised"
         and end[1] is RuntimeError
-        and end[2].startswith(FOLDED_NOT_RAISED + (NO_COMPLETED,))
+        and end[2].startswith((*FOLDED_NOT_RAISED, NO_COMPLETED))
     ):
         # openai gave up; chunkfold goes on to the end and returns the response.
         assert ours[-1][0] == "final", ours[-1]
@@ -252,3 +256,231 @@ def test_snapshot_is_the_fold_of_the_bytes_so_far(path: Path) -> None:
             assert b'"error":{' in raw[seen]
             return
     assert seen == len(raw)
+
+
+def fixture(name: str) -> bytes:
+    return (RESPONSES / f"{name}.sse").read_bytes()
+
+
+def events_of(body: bytes) -> list[bytes]:
+    """The body's SSE events, each with its blank line."""
+    return [block + b"\n\n" for block in body.replace(b"\r\n", b"\n").split(b"\n\n") if block.strip()]
+
+
+def without(body: bytes, *types: str) -> bytes:
+    return b"".join(e for e in events_of(body) if not any(f'"type":"{t}"'.encode() in e for t in types))
+
+
+class Author(pydantic.BaseModel):
+    first_name: str
+    last_name: str
+
+
+class Book(pydantic.BaseModel):
+    title: str
+    author: Author
+    rating: int
+
+
+class Wrong(pydantic.BaseModel):
+    isbn: int
+
+
+class SecretRetrievalTool(pydantic.BaseModel):
+    password: str
+
+
+STRICT_TOOL: dict[str, Any] = {
+    "type": "function",
+    "name": "secret_retrieval_tool",
+    "strict": True,
+    "parameters": {
+        "type": "object",
+        "properties": {"password": {"type": "string"}},
+        "required": ["password"],
+        "additionalProperties": False,
+    },
+}
+PARSING = [
+    pytest.param("mira-structured-output-strict", {"text_format": Book}, id="text_format"),
+    pytest.param("mira-parallel-function-calls", {"tools": [STRICT_TOOL]}, id="strict-tool"),
+    pytest.param(
+        "mira-parallel-function-calls",
+        {"tools": [openai.pydantic_responses_function_tool(SecretRetrievalTool)]},
+        id="pydantic-tool",
+    ),
+    pytest.param("dotnet-function-call", {"tools": [STRICT_TOOL]}, id="tool-not-in-input_tools"),
+]
+
+
+@pytest.mark.parametrize(("name", "request_"), PARSING)
+@pytest.mark.parametrize("replay", [replay_sync, replay_async], ids=["sync", "async"])
+def test_parsing_is_openais(name: str, request_: dict[str, Any], replay: Callable[..., list[Any]]) -> None:
+    theirs, ours = both(fixture(name), {**REQUEST, **request_}, replay)
+    assert theirs[-1][0] == "final"
+    assert_same(theirs, ours)
+    parsed = ours[-1][1][0]
+    assert "parsed=Book(" in parsed or "parsed_arguments=" in parsed
+
+
+@pytest.mark.parametrize(
+    ("name", "request_"),
+    [
+        pytest.param("mira-structured-output-strict", {"text_format": Wrong}, id="text_format"),
+        pytest.param(
+            "mira-parallel-function-calls", {"tools": [{**STRICT_TOOL, "name": "x"}]}, id="no-such-tool"
+        ),
+    ],
+)
+def test_parse_errors_are_openais(name: str, request_: dict[str, Any]) -> None:
+    """A text that does not parse raises openai's error from the same event."""
+    theirs, ours = both(fixture(name), {**REQUEST, **request_}, replay_sync)
+    assert_same(theirs, ours)
+    if "text_format" in request_:
+        assert theirs[-1][:2] == ("raised", pydantic.ValidationError)
+
+
+def final_of(body: bytes, **request: Any) -> Any:
+    """chunkfold's final response for a body, through openai's stream helper."""
+    client = openai.OpenAI(
+        api_key="sk-test",
+        base_url=BASE_URL,
+        max_retries=0,
+        http_client=httpx2.Client(transport=transport(body)),
+    )
+    with compat.responses_installed(), client.responses.stream(**{**REQUEST, **request}) as stream:
+        return stream.get_final_response()
+
+
+def test_incomplete_stream_returns_the_partial_response() -> None:
+    theirs, ours = both(fixture("mira-incomplete-max-output-tokens"), REQUEST, replay_sync)
+    assert theirs[-1] == ("raised", RuntimeError, NO_COMPLETED)
+    assert_same(theirs, ours)
+    final = final_of(fixture("mira-incomplete-max-output-tokens"))
+    assert final.status == "incomplete"
+    assert final.incomplete_details.reason == "max_output_tokens"
+    assert final.usage.output_tokens > 0
+    assert final.output_text
+
+
+def test_failed_stream_returns_the_failed_response() -> None:
+    body = fixture("vercel-handwritten-response-failed-rate-limit")
+    theirs, ours = both(body, REQUEST, replay_sync)
+    assert theirs[-1] == ("raised", RuntimeError, NO_COMPLETED)
+    assert_same(theirs, ours)
+    final = final_of(body)
+    assert (final.status, final.error.code) == ("failed", "rate_limit_exceeded")
+
+
+@pytest.mark.parametrize("replay", [replay_sync, replay_async], ids=["sync", "async"])
+def test_cut_stream_returns_what_arrived(replay: Callable[..., list[Any]]) -> None:
+    """EOF mid-text: openai has no final response; chunkfold's holds the text so far,
+    unparsed (a cut structured output is not JSON), ``status`` still ``in_progress``."""
+    events = events_of(fixture("mira-structured-output-strict"))
+    body = b"".join(events[: len(events) // 2])
+    theirs, ours = both(body, {**REQUEST, "text_format": Book}, replay)
+    assert theirs[-1] == ("raised", RuntimeError, NO_COMPLETED)
+    assert_same(theirs, ours)
+    final = final_of(body, text_format=Book)
+    assert final.status == "in_progress"
+    text = final.output[0].content[0]
+    assert text.text.startswith('{"title":')
+    assert text.parsed is None
+    assert ours[-2][1][1]["snapshot"] == text.text
+
+
+def test_content_for_an_unannounced_item_is_folded() -> None:
+    """openai raises on a delta for an item never announced; chunkfold creates it (merge
+    rule 2) and ends with the response openai gives for the whole stream."""
+    whole = fixture("mira-text-gpt4o")
+    body = without(whole, "response.output_item.added", "response.content_part.added")
+    theirs, ours = both(body, REQUEST, replay_sync)
+    assert theirs[-1][:2] == ("raised", RuntimeError)
+    assert theirs[-1][2].startswith("Received a content event for output index 0")
+    assert_same(theirs, ours)
+    reference, _ = both(whole, REQUEST, replay_sync)
+    assert ours[-1] == reference[-1]
+
+
+@pytest.mark.parametrize("replay", [replay_sync, replay_async], ids=["sync", "async"])
+def test_resumed_stream_is_folded(replay: Callable[..., list[Any]]) -> None:
+    """A background response resumed after event 3 begins without ``response.created``:
+    openai raises on its first event, chunkfold folds it to the completed response."""
+    body = fixture("dotnet-background-resumed-from-seq3")
+    request = {"response_id": "resp_0a5004ef5dc3564c0069845a9c82c481938b9b7c975a6f56b1", "starting_after": 3}
+    theirs, ours = both(body, request, replay)
+    assert theirs == [("raised", RuntimeError, theirs[-1][2])]
+    assert theirs[-1][2].startswith("Expected to have received `response.created` before")
+    # Every event but the first (sequence_number 3, not after starting_after), then the final.
+    assert len(ours) == len(payloads(body))
+    assert ours[-1][1][1]["status"] == "completed"
+    done = next(step[1][1] for step in ours if step[1][1].get("type") == "response.output_text.done")
+    assert ours[-1][1][1]["output"][0]["content"][0]["text"] == done["text"]
+
+
+def test_lifecycle_response_without_output_gets_the_items_as_openai_does() -> None:
+    """openai fills a terminal lifecycle event's missing ``output`` with the items so far."""
+    body = fixture("mira-incomplete-max-output-tokens")
+    events = events_of(body)
+    last = events[-1]
+    assert b'"type":"response.incomplete"' in last
+    data = json.loads(last.split(b"data: ", 1)[1])
+    del data["response"]["output"]
+    body = b"".join(events[:-1]) + b"event: response.incomplete\ndata: " + json.dumps(data).encode() + b"\n\n"
+    theirs, ours = both(body, REQUEST, replay_sync)
+    assert_same(theirs, ours)
+    filled = ours[-2][1][1]["response"]["output"]
+    assert filled
+    assert filled[0]["content"][0]["text"]
+
+
+@pytest.mark.parametrize("starting_after", [0, 5, 30])
+def test_starting_after(starting_after: int) -> None:
+    """openai's helper drops the events up to ``starting_after`` after the state saw them."""
+    request = {"response_id": "resp_x", "starting_after": starting_after}
+    theirs, ours = both(fixture("mira-text-gpt4o"), request, replay_sync)
+    assert_same(theirs, ours)
+    assert all(step[1][1]["sequence_number"] > starting_after for step in ours if step[0] == "event")
+
+
+@pytest.mark.parametrize("sentinel", [openai.omit, openai.NOT_GIVEN, None], ids=["omit", "NOT_GIVEN", "None"])
+def test_not_given_sentinels(sentinel: Any) -> None:
+    state: ResponseStreamState[None] = ResponseStreamState(input_tools=sentinel, text_format=sentinel)
+    client = openai.OpenAI(
+        api_key="sk-test",
+        base_url=BASE_URL,
+        max_retries=0,
+        http_client=httpx2.Client(transport=transport(fixture("mira-structured-output-strict"))),
+    )
+    with client.responses.create(stream=True, **REQUEST) as stream:
+        fired = [fired for event in stream for fired in state.handle_event(event)]
+    done = next(e for e in fired if e.type == "response.output_text.done")
+    assert done.parsed is None
+    final = state._completed_response
+    assert final.output[0].content[0].parsed is None
+    assert fired[-1].response is final
+    assert state.current_snapshot.id == final.id
+
+
+def test_install_is_idempotent_and_reversible() -> None:
+    original = _responses.ResponseStreamState
+    assert not compat.is_responses_installed()
+    compat.install_responses()
+    compat.install_responses()
+    assert _responses.ResponseStreamState is ResponseStreamState
+    with compat.responses_installed():
+        assert compat.is_responses_installed()
+    assert compat.is_responses_installed()  # installed before the block: stays
+    compat.uninstall_responses()
+    compat.uninstall_responses()
+    assert _responses.ResponseStreamState is original
+    assert not compat.is_responses_installed()
+    # The class exported by openai for code that builds a state by hand stays openai's.
+    assert openai.lib.streaming.responses.ResponseStreamState is original
+
+
+def test_before_any_event() -> None:
+    state: ResponseStreamState[None] = ResponseStreamState(input_tools=openai.omit, text_format=openai.omit)
+    assert state.current_snapshot is None
+    assert state._completed_response is None
+    assert state.accumulator.chunks == 0
