@@ -71,8 +71,9 @@ def async_transport(body: bytes) -> httpx2.MockTransport:
 
 
 def describe(value: Any) -> Any:
-    """A comparable view of an event or response: its ``repr`` and its dump."""
-    return repr(value), value.model_dump(warnings=False)
+    """A comparable view of an event or response: its ``repr``, its dump, the fields
+    it was given and its extras."""
+    return repr(value), value.model_dump(warnings=False), value.model_fields_set, value.model_extra
 
 
 def outcome(exc: BaseException) -> Any:

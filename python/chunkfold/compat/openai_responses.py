@@ -51,12 +51,38 @@ def _payload(event: Any) -> bytes:
     if values is None:
         return _encoder.encode(event)
     given = event.__pydantic_fields_set__
-    if len(given) != len(values):
+    extra = event.__pydantic_extra__ or {}
+    # ``given`` is a subset of the fields and extras: equal in size, it is all of them.
+    if len(given) != len(values) + len(extra):
         values = {name: values[name] for name in given if name in values}
-    extra = event.__pydantic_extra__
     if extra:
         values = {**values, **extra}
     return _encoder.encode(values)
+
+
+_fields: dict[type[Any], tuple[str, ...]] = {}
+
+
+def _build(cls: type[Any], values: dict[str, Any]) -> Any:
+    """openai's ``build(cls, **values)``, for a model whose every field is given
+    with a value already of its type (strings, ints, the event's own ``logprobs``
+    list): the same object (``__dict__`` in field order, every field set, no
+    extras) without ``construct_type``'s walk of each field's annotation, which
+    is most of the cost of a delta event. Anything else goes to ``build``."""
+    from openai._compat import PYDANTIC_V1
+    from openai._models import build
+
+    names = _fields.get(cls)
+    if names is None:
+        names = _fields[cls] = () if PYDANTIC_V1 else tuple(cls.model_fields)
+    if len(names) != len(values) or not all(name in values for name in names):
+        return build(cls, **values)
+    model = cls.__new__(cls)
+    object.__setattr__(model, "__dict__", {name: values[name] for name in names})
+    object.__setattr__(model, "__pydantic_private__", None)
+    object.__setattr__(model, "__pydantic_extra__", {})
+    object.__setattr__(model, "__pydantic_fields_set__", set(names))
+    return model
 
 
 class ResponseStreamState(Generic[TextFormatT]):
@@ -109,7 +135,6 @@ class ResponseStreamState(Generic[TextFormatT]):
         validation error on ``response.output_text.done`` and
         ``response.completed``, and a strict tool's ``json.loads`` error.
         """
-        from openai._models import build
 
         kind = event.type
         self._acc.add_json(_payload(event))
@@ -119,17 +144,20 @@ class ResponseStreamState(Generic[TextFormatT]):
 
             key = (event.output_index, event.content_index)
             text = self._texts[key] = self._texts.get(key, "") + event.delta
+            logprobs = event.logprobs
             return [
-                build(
+                _build(
                     ResponseTextDeltaEvent,
-                    content_index=event.content_index,
-                    delta=event.delta,
-                    item_id=event.item_id,
-                    output_index=event.output_index,
-                    sequence_number=event.sequence_number,
-                    logprobs=event.logprobs,
-                    type=kind,
-                    snapshot=text,
+                    {
+                        "content_index": event.content_index,
+                        "delta": event.delta,
+                        "item_id": event.item_id,
+                        "logprobs": list(logprobs) if isinstance(logprobs, list) else logprobs,
+                        "output_index": event.output_index,
+                        "sequence_number": event.sequence_number,
+                        "type": kind,
+                        "snapshot": text,
+                    },
                 )
             ]
         if kind == "response.function_call_arguments.delta":
@@ -139,14 +167,16 @@ class ResponseStreamState(Generic[TextFormatT]):
                 self._arguments.get(event.output_index, "") + event.delta
             )
             return [
-                build(
+                _build(
                     ResponseFunctionCallArgumentsDeltaEvent,
-                    delta=event.delta,
-                    item_id=event.item_id,
-                    output_index=event.output_index,
-                    sequence_number=event.sequence_number,
-                    type=kind,
-                    snapshot=arguments,
+                    {
+                        "delta": event.delta,
+                        "item_id": event.item_id,
+                        "output_index": event.output_index,
+                        "sequence_number": event.sequence_number,
+                        "type": kind,
+                        "snapshot": arguments,
+                    },
                 )
             ]
         if kind == "response.output_text.done":
@@ -156,7 +186,7 @@ class ResponseStreamState(Generic[TextFormatT]):
         if kind == "response.output_item.added" or kind == "response.output_item.done":
             return self._item_event(event)
         if kind == "response.content_part.added":
-            part = getattr(event, "part", None)
+            part: Any = getattr(event, "part", None)
             if getattr(part, "type", None) == "output_text":
                 self._texts[(event.output_index, event.content_index)] = part.text
         elif kind in _LIFECYCLE and getattr(event.response, "output", None) is None:
