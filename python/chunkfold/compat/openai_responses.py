@@ -69,15 +69,16 @@ def _build(cls: type[Any], values: dict[str, Any]) -> Any:
     list): the same object (``__dict__`` in field order, every field set, no
     extras) without ``construct_type``'s walk of each field's annotation, which
     is most of the cost of a delta event. Anything else goes to ``build``."""
-    from openai._compat import PYDANTIC_V1
-    from openai._models import build
-
     names = _fields.get(cls)
     if names is None:
+        from openai._compat import PYDANTIC_V1
+
         names = _fields[cls] = () if PYDANTIC_V1 else tuple(cls.model_fields)
     if len(names) != len(values) or not all(name in values for name in names):
+        from openai._models import build
+
         return build(cls, **values)
-    model = cls.__new__(cls)
+    model = object.__new__(cls)
     object.__setattr__(model, "__dict__", {name: values[name] for name in names})
     object.__setattr__(model, "__pydantic_private__", None)
     object.__setattr__(model, "__pydantic_extra__", {})
@@ -111,7 +112,9 @@ class ResponseStreamState(Generic[TextFormatT]):
     def __init__(self, *, input_tools: Any, text_format: Any) -> None:
         from openai import omit
         from openai._utils import is_given
+        from openai.lib.streaming.responses import _events
 
+        self._delta_events = (_events.ResponseTextDeltaEvent, _events.ResponseFunctionCallArgumentsDeltaEvent)
         self._acc = ResponseAccumulator(strict=False)
         self._input_tools: list[Any] = (
             list(input_tools) if input_tools is not None and is_given(input_tools) else []
@@ -140,14 +143,12 @@ class ResponseStreamState(Generic[TextFormatT]):
         self._acc.add_json(_payload(event))
         self._seen = True
         if kind == "response.output_text.delta":
-            from openai.lib.streaming.responses._events import ResponseTextDeltaEvent
-
             key = (event.output_index, event.content_index)
             text = self._texts[key] = self._texts.get(key, "") + event.delta
             logprobs = event.logprobs
             return [
                 _build(
-                    ResponseTextDeltaEvent,
+                    self._delta_events[0],
                     {
                         "content_index": event.content_index,
                         "delta": event.delta,
@@ -161,14 +162,12 @@ class ResponseStreamState(Generic[TextFormatT]):
                 )
             ]
         if kind == "response.function_call_arguments.delta":
-            from openai.lib.streaming.responses._events import ResponseFunctionCallArgumentsDeltaEvent
-
             arguments = self._arguments[event.output_index] = (
                 self._arguments.get(event.output_index, "") + event.delta
             )
             return [
                 _build(
-                    ResponseFunctionCallArgumentsDeltaEvent,
+                    self._delta_events[1],
                     {
                         "delta": event.delta,
                         "item_id": event.item_id,
