@@ -485,3 +485,53 @@ def test_before_any_event() -> None:
     assert state.current_snapshot is None
     assert state._completed_response is None
     assert state.accumulator.chunks == 0
+
+
+def replace_in(body: bytes, event_type: str, change: Callable[[dict[str, Any]], None]) -> bytes:
+    """The body with the data of its ``event_type`` events changed by ``change``."""
+    out = []
+    for event in events_of(body):
+        if f'"type":"{event_type}"'.encode() in event:
+            head, data = event.split(b"data: ", 1)
+            value = json.loads(data)
+            change(value)
+            event = head + b"data: " + json.dumps(value).encode() + b"\n\n"
+        out.append(event)
+    return b"".join(out)
+
+
+def test_completed_with_empty_output_keeps_the_streamed_items() -> None:
+    body = replace_in(
+        fixture("mira-text-gpt4o"), "response.completed", lambda v: v["response"].update(output=[])
+    )
+    theirs, ours = both(body, REQUEST, replay_sync)
+    assert len(theirs) == len(ours)
+    *same, (_, theirs_completed, _), (_, theirs_final) = theirs
+    *mine, (_, ours_completed, _), (_, ours_final) = ours
+    assert_same([*same, ("final", None)], [*mine, ("final", None)])
+    assert theirs_final[1]["output"] == theirs_completed[1]["response"]["output"] == []
+    text = next(s[1][1]["text"] for s in same if s[1][1].get("type") == "response.output_text.done")
+    assert ours_final[1]["output"][0]["content"][0]["text"] == text
+    assert ours_completed[1]["response"] == ours_final[1]
+    assert {**ours_final[1], "output": []} == theirs_final[1]
+
+
+def test_changed_response_id_is_counted_not_raised() -> None:
+    body = replace_in(
+        fixture("mira-text-gpt4o"), "response.in_progress", lambda v: v["response"].update(id="resp_x")
+    )
+    theirs, ours = both(body, REQUEST, replay_sync)
+    assert theirs[-1] == ("raised", RuntimeError, "Lifecycle response identity changed.")
+    assert_same(theirs, ours)
+    state = ResponseStreamState(input_tools=openai.omit, text_format=openai.omit)
+    client = openai.OpenAI(
+        api_key="sk-test",
+        base_url=BASE_URL,
+        max_retries=0,
+        http_client=httpx2.Client(transport=transport(body)),
+    )
+    with client.responses.create(stream=True, **REQUEST) as stream:
+        for event in stream:
+            state.handle_event(event)
+    assert state.accumulator.id_changes == 1
+    assert state._completed_response.id == ours[0][1][1]["response"]["id"]
