@@ -535,3 +535,26 @@ def test_changed_response_id_is_counted_not_raised() -> None:
             state.handle_event(event)
     assert state.accumulator.id_changes == 1
     assert state._completed_response.id == ours[0][1][1]["response"]["id"]
+
+
+def test_accumulate_event_and_generic_alias() -> None:
+    """openai's other public method, and ``ResponseStreamState[T]`` as openai's is subscripted."""
+    state = ResponseStreamState[Book](input_tools=openai.omit, text_format=Book)
+    reference = ResponseStreamState[Book](input_tools=openai.omit, text_format=Book)
+    client = openai.OpenAI(
+        api_key="sk-test",
+        base_url=BASE_URL,
+        max_retries=0,
+        http_client=httpx2.Client(transport=transport(fixture("mira-structured-output-strict"))),
+    )
+    with client.responses.create(stream=True, **REQUEST) as stream:
+        for event in stream:
+            snapshot = state.accumulate_event(event)
+            reference.handle_event(event)
+            assert snapshot is state.current_snapshot
+            assert snapshot.model_dump(warnings=False) == reference.current_snapshot.model_dump(
+                warnings=False
+            )
+    assert state.accumulator.status == "done"
+    assert isinstance(reference._completed_response.output_parsed, Book)
+    assert describe(state._completed_response) == describe(reference._completed_response)

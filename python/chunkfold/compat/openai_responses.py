@@ -245,17 +245,23 @@ class ResponseStreamState(Generic[TextFormatT]):
 
     def _completed_event(self, event: Any) -> Any:
         from openai._models import build
-        from openai.lib._parsing._responses import parse_response
         from openai.lib.streaming.responses._events import ResponseCompletedEvent
 
-        self._completed = parse_response(
-            text_format=self._text_format, response=self._folded(), input_tools=self._input_tools
-        )
+        self._complete()
         return build(
             ResponseCompletedEvent,
             sequence_number=event.sequence_number,
             type="response.completed",
             response=self._completed,
+        )
+
+    def _complete(self) -> None:
+        """openai's final response, parsed when ``response.completed`` arrives
+        (its parse errors raise from there, as openai's do)."""
+        from openai.lib._parsing._responses import parse_response
+
+        self._completed = parse_response(
+            text_format=self._text_format, response=self._folded(), input_tools=self._input_tools
         )
 
     def _folded(self) -> Any:
@@ -288,6 +294,8 @@ class ResponseStreamState(Generic[TextFormatT]):
         """Folds one event without building openai's events; returns the snapshot."""
         self._acc.add_json(_payload(event))
         self._seen = True
+        if event.type == "response.completed":
+            self._complete()
         return self.current_snapshot
 
     @property
