@@ -172,7 +172,7 @@ def fold_of(events: list[bytes]) -> Any:
     return json.loads(acc._core.snapshot_json())
 
 
-def assert_same(theirs: list[Any], ours: list[Any], *, ours_raises: bool = False) -> None:
+def assert_same(theirs: list[Any], ours: list[Any]) -> None:
     end = theirs[-1]
     if (
         end[0] == "raised"
@@ -184,7 +184,7 @@ def assert_same(theirs: list[Any], ours: list[Any], *, ours_raises: bool = False
         theirs = theirs[:-1]
         if end[2] != NO_COMPLETED:
             ours = ours[: len(theirs)]
-    elif not ours_raises:
+    else:
         assert ours[-1][0] == theirs[-1][0] == "final" or ours[-1] == theirs[-1], (ours[-1], theirs[-1])
     if theirs and theirs[-1][0] == "final":
         assert ours[-1] == theirs[-1], "final response"
