@@ -444,7 +444,11 @@ def test_starting_after(starting_after: int) -> None:
     assert all(step[1][1]["sequence_number"] > starting_after for step in ours if step[0] == "event")
 
 
-@pytest.mark.parametrize("sentinel", [openai.omit, openai.NOT_GIVEN, None], ids=["omit", "NOT_GIVEN", "None"])
+@pytest.mark.parametrize(
+    "sentinel",
+    [openai.omit, openai.Omit(), openai.NOT_GIVEN, openai.not_given, None],
+    ids=["omit", "Omit()", "NOT_GIVEN", "not_given", "None"],
+)
 def test_not_given_sentinels(sentinel: Any) -> None:
     state: ResponseStreamState[None] = ResponseStreamState(input_tools=sentinel, text_format=sentinel)
     client = openai.OpenAI(
