@@ -562,3 +562,28 @@ def test_accumulate_event_and_generic_alias() -> None:
     assert state.accumulator.status == "done"
     assert isinstance(reference._completed_response.output_parsed, Book)
     assert describe(state._completed_response) == describe(reference._completed_response)
+
+
+CUT_FIXTURES = [
+    "mira-parallel-function-calls",
+    "pydai-reasoning-summary-o3mini",
+    "vercel-openai-mcp-call",
+    "vercel-openai-apply-patch",
+    "dotnet-code-interpreter",
+]
+
+
+@pytest.mark.parametrize("name", CUT_FIXTURES)
+def test_streams_cut_anywhere(name: str) -> None:
+    """Cut after any of several events: openai's outcome up to the cut, then chunkfold's
+    partial response, which is the fold of the payloads that arrived."""
+    events = events_of(fixture(name))
+    for cut in sorted({1, 2, len(events) // 3, len(events) // 2, len(events) - 2}):
+        body = b"".join(events[:cut])
+        theirs, ours = both(body, REQUEST, replay_sync)
+        assert theirs[-1] == ("raised", RuntimeError, NO_COMPLETED), cut
+        assert_same(theirs, ours)
+        partial = ours[-1][1][1]
+        expected = fold_of(payloads(body))
+        assert (partial["id"], partial["status"]) == (expected["id"], expected["status"])
+        assert [item["id"] for item in partial["output"]] == [item["id"] for item in expected["output"]], cut
