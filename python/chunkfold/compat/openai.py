@@ -14,6 +14,11 @@ from typing import TYPE_CHECKING, Any, overload
 import msgspec
 
 from chunkfold.chat.models import ChatCompletion, ChatCompletionChunk
+from chunkfold.compat.openai_responses import ResponseStreamState as ResponseStreamState
+from chunkfold.compat.openai_responses import install_responses as install_responses
+from chunkfold.compat.openai_responses import is_responses_installed as is_responses_installed
+from chunkfold.compat.openai_responses import responses_installed as responses_installed
+from chunkfold.compat.openai_responses import uninstall_responses as uninstall_responses
 from chunkfold.compat.openai_state import ChatCompletionStreamState, dump_for_openai
 
 if TYPE_CHECKING:
