@@ -6,8 +6,8 @@ import json
 
 import pytest
 from anthropic_reference import FIXTURES
-from chunkfold.cli import EXIT_PROBLEMS, main
 from chunkfold.anthropic.inspection import inspect_message_bytes, looks_anthropic
+from chunkfold.cli import EXIT_PROBLEMS, main
 from conftest import FIXTURES as ALL_FIXTURES
 
 

@@ -131,7 +131,7 @@ def test_anthropic_overloaded_mid_stream_is_forwarded_and_summarised(proxy: tupl
     for base in (upstream, gateway):
         client = anthropic.Anthropic(api_key="sk-ant", base_url=base, max_retries=0)
         with (
-            pytest.raises(anthropic.APIStatusError, match="Overloaded"),  # noqa: PT012
+            pytest.raises(anthropic.APIStatusError, match="Overloaded"),
             client.messages.stream(model="mock-error", max_tokens=8, messages=[]) as stream,
         ):
             for _ in stream:

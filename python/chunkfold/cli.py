@@ -14,10 +14,10 @@ import argparse
 import dataclasses
 import shlex
 import sys
-from typing import Any
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import msgspec
 

@@ -5,9 +5,9 @@ use std::sync::{Mutex, MutexGuard};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-use super::now_ns;
 use super::errors::{busy, to_pyerr};
 use super::input::{event_size_limit, to_bytes, DETACH_AT};
+use super::now_ns;
 use crate::anthropic::{self, Event};
 
 /// `(kind, block index, tool name, text)`, as `anthropic/accumulate.py` reads it.

@@ -9,7 +9,6 @@ mod template;
 
 pub use state::{Event, Fold};
 
-use crate::error::excerpt;
 use crate::sse::{Event as SseEvent, Scanner, Tail};
 use crate::stream::excerpt;
 pub use crate::stream::{ApiError, Timings};
