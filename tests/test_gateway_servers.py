@@ -13,6 +13,7 @@ import anthropic
 import httpx
 import openai
 import pytest
+from chunkfold.errors import StreamAPIError
 from chunkfold.gateway import StreamSummary
 from chunkfold.usage import TokenUsage
 
@@ -141,7 +142,8 @@ def test_anthropic_overloaded_mid_stream_is_forwarded_and_summarised(proxy: tupl
     summary = last_summary(app, before)
     assert summary.status == "error"
     assert summary.error is not None
-    assert "overloaded_error" in str(summary.error)
+    assert isinstance(summary.error, StreamAPIError)
+    assert (summary.error.type, summary.error.message) == ("overloaded_error", "Overloaded")
     assert summary.result.content[0].text == texts[0]
     assert summary.token_usage is not None
     assert summary.token_usage.input == mock_anthropic.INPUT_TOKENS
