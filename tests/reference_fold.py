@@ -53,9 +53,10 @@ _TEXT_FIELDS = ("refusal", "reasoning_content", "reasoning")
 
 def normalize(value: Any) -> Any:
     """The comparable form of a folded completion (or any model value): every Struct
-    becomes a dict of all its fields, recursively."""
+    becomes a dict of all its fields but the UNSET ones (absent extensions), recursively."""
     if isinstance(value, msgspec.Struct):
-        return {name: normalize(getattr(value, name)) for name in value.__struct_fields__}
+        fields = ((name, getattr(value, name)) for name in value.__struct_fields__)
+        return {name: normalize(v) for name, v in fields if v is not msgspec.UNSET}
     if isinstance(value, list | tuple):
         return [normalize(v) for v in value]
     if isinstance(value, dict):
@@ -181,12 +182,13 @@ def _fold_delta(message: dict[str, Any], delta: dict[str, Any]) -> None:
         elif key == "audio":
             audio = message["audio"]
             if audio is None:
-                audio = message["audio"] = {"id": "", "data": "", "expires_at": 0, "transcript": ""}
-            if value.get("id") and not audio["id"]:
+                # rule 2: a field the stream never sent stays None
+                audio = message["audio"] = {"id": None, "data": None, "expires_at": None, "transcript": None}
+            if value.get("id") is not None and not audio["id"]:
                 audio["id"] = value["id"]
             for text_key in ("data", "transcript"):
                 if value.get(text_key) is not None:
-                    audio[text_key] += value[text_key]
+                    _append(audio, text_key, value[text_key])
             if value.get("expires_at") is not None:
                 audio["expires_at"] = value["expires_at"]
         elif key == "annotations":  # rule 10
@@ -272,11 +274,16 @@ def _fold_state(payloads: Sequence[Any], events: Sequence[str] | None = None) ->
 def _finish_message(message: dict[str, Any]) -> dict[str, Any]:
     out = dict(message)
     out["role"] = message["role"] or "assistant"  # rule 2: default "assistant"
+    # rule 3: by index value (OpenAI's position in tool_calls); calls without an
+    # index keep their order of first appearance, after the indexed ones.
+    ordered = sorted(message["tool_calls"], key=lambda c: (c["_key"][0] != "index", c["_key"][1]))
     calls = [
-        {"id": c["id"], "type": c["type"] or "function", "function": dict(c["function"])}
-        for c in message["tool_calls"]
+        {"id": c["id"], "type": c["type"] or "function", "function": dict(c["function"])} for c in ordered
     ]
     out["tool_calls"] = calls or None  # rule 3: None when there were none
+    for key in ("reasoning_content", "reasoning"):
+        if out[key] is None:  # provider extensions stay absent (UNSET) until sent
+            del out[key]
     return out
 
 
@@ -298,8 +305,9 @@ def reference_fold(payloads: Sequence[Any], events: Sequence[str] | None = None)
         "service_tier": state["service_tier"],
         "system_fingerprint": state["system_fingerprint"],
         "usage": state["usage"],
-        "citations": state["citations"],
     }
+    if state["citations"] is not None:  # an extension: absent (UNSET) until sent
+        full["citations"] = state["citations"]
     # Type the dict with chunkfold's models, then normalize. A field the model lacks
     # (say ``citations``) is kept when set, so that it cannot silently pass.
     known = set(models.ChatCompletion.__struct_fields__)

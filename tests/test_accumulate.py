@@ -181,8 +181,8 @@ def test_text_fields_stay_none_until_a_non_null_value() -> None:
     m = msg(result)
     assert m["content"] == ""
     assert m["refusal"] is None
-    assert m["reasoning"] is None
-    assert m["reasoning_content"] is None
+    assert "reasoning" not in m  # extensions stay absent (UNSET)
+    assert "reasoning_content" not in m
     assert m["tool_calls"] is None
     assert m["function_call"] is None
     assert m["audio"] is None
@@ -314,7 +314,9 @@ def test_mistral_list_content_parts() -> None:
 # --- rule 3: tool calls --------------------------------------------------------------
 
 
-def test_tool_calls_keyed_by_index_in_order_of_first_appearance() -> None:
+def test_tool_calls_keyed_by_index_and_sorted_by_index() -> None:
+    # index 1's first fragment before index 0's: OpenAI's index is the position in
+    # message.tool_calls (openai-node places calls by it; openai-python raises IndexError)
     _, result = fold(
         chunk(
             ch(
@@ -340,7 +342,26 @@ def test_tool_calls_keyed_by_index_in_order_of_first_appearance() -> None:
         ),
         chunk(ch(tool_calls=[{"index": 1, "function": {"arguments": "]"}}])),
     )
-    assert calls(result) == [("b", "function", "g", "[1]"), ("a", "function", "f", "{}")]
+    assert calls(result) == [("a", "function", "f", "{}"), ("b", "function", "g", "[1]")]
+
+
+def test_tool_calls_without_index_keep_first_appearance_after_indexed_ones() -> None:
+    _, result = fold(
+        chunk(ch(tool_calls=[{"id": "z", "function": {"name": "n", "arguments": "1"}}])),
+        chunk(ch(tool_calls=[{"index": 1, "id": "b", "function": {"name": "g", "arguments": "2"}}])),
+        chunk(ch(tool_calls=[{"id": "y", "function": {"name": "m", "arguments": "3"}}])),
+        chunk(ch(tool_calls=[{"index": 0, "id": "a", "function": {"name": "f", "arguments": "4"}}])),
+    )
+    assert [c[0] for c in calls(result) or []] == ["a", "b", "z", "y"]
+    acc = Accumulator(events=True)
+    events = acc.feed(
+        sse(
+            chunk(ch(tool_calls=[{"index": 1, "id": "b", "function": {"name": "g", "arguments": "x"}}])),
+            chunk(ch(tool_calls=[{"index": 0, "id": "a", "function": {"name": "f", "arguments": "y"}}])),
+        )
+    )
+    deltas = [(e.index, e.delta) for e in events if isinstance(e, chunkfold.events.ToolArgumentsDelta)]
+    assert deltas == [(1, "x"), (0, "y")]
 
 
 @pytest.mark.parametrize("indices", [[10**18, 5], [-1, -7], [3, 1, 2], [2**63 - 1]])
@@ -352,7 +373,7 @@ def test_huge_and_negative_tool_indices(indices: list[int]) -> None:
         chunk(ch(tool_calls=[{"index": i, "function": {"arguments": str(i)}}])) for i in reversed(indices)
     ]
     _, result = fold(*first, *rest)
-    assert calls(result) == [(f"id{i}", "function", f"n{i}", str(i)) for i in indices]
+    assert calls(result) == [(f"id{i}", "function", f"n{i}", str(i)) for i in sorted(indices)]
 
 
 def test_tool_index_starting_at_1() -> None:
@@ -479,8 +500,11 @@ def test_tool_calls_are_per_choice() -> None:
 
 def test_empty_audio_and_function_call_objects_count_as_sent() -> None:
     _, result = fold(chunk(ch(audio={}, function_call={})))
-    assert msg(result)["audio"] == {"id": "", "data": "", "expires_at": 0, "transcript": ""}
+    assert msg(result)["audio"] == {"id": None, "data": None, "expires_at": None, "transcript": None}
     assert msg(result)["function_call"] == {"name": "", "arguments": ""}
+    # fields the stream never sent stay None (openai-python's ChatCompletionAudio needs all four)
+    _, result = fold(chunk(ch(audio={"id": "a1", "transcript": ""})), chunk(ch(audio={"data": "AA"})))
+    assert msg(result)["audio"] == {"id": "a1", "data": "AA", "expires_at": None, "transcript": ""}
 
 
 # --- rule 4: null never erases ---------------------------------------------------------
@@ -826,7 +850,7 @@ def test_citations_merged_in_order_without_repeats() -> None:
     )
     assert result["citations"] == ["u1", "u2", "u3"]
     _, result = fold(chunk(ch(content="a")))
-    assert result["citations"] is None
+    assert "citations" not in result
     _, result = fold_file(PROVIDERS / "perplexity_sonar_citations_cumulative_usage.sse")
     assert len(result["citations"]) == 7
     assert result["citations"][0] == "https://populationstat.com/united-states/san-francisco"

@@ -230,11 +230,6 @@ def both(
 #: What openai's state crashes with on chunks it cannot fold (README, "Where we differ":
 #: chunks without ``choices``): up to the crash, chunkfold must give the same.
 CRASHES = (TypeError, IndexError, KeyError, AttributeError, RuntimeError)
-#: The fold fills ``audio.data`` / ``audio.expires_at`` the stream never sent with ``""`` / ``0``:
-#: issue 11 part 3, fixed on another branch; then these pass (strict xfail: they must).
-AUDIO_PART3 = pytest.mark.xfail(
-    strict=True, reason="issue 11 part 3: audio fields never sent become '' / 0", raises=AssertionError
-)
 
 
 def assert_same(theirs: list[Any], ours: list[Any]) -> None:
@@ -251,7 +246,7 @@ def assert_same(theirs: list[Any], ours: list[Any]) -> None:
 
 def fixture_params(*, long: bool = True) -> list[Any]:
     return [
-        pytest.param(path, id=path.stem, marks=[AUDIO_PART3] if "Audio" in path.stem else [])
+        pytest.param(path, id=path.stem)
         for path in openai_fixtures()
         # 700 chunks of 3 top logprobs, snapshot compared after each: a minute a run;
         # the sync run covers it, the async one the wiring on every other stream.

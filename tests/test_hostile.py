@@ -177,7 +177,8 @@ def test_a_100_mb_tool_argument() -> None:
 
 # --- no PanicException, ever --------------------------------------------------
 
-ALLOWED = (ChunkfoldError, TypeError, ValueError)
+# Only chunkfold's errors (and TypeError for arguments of the wrong type) may leave.
+ALLOWED = (ChunkfoldError, TypeError)
 garbage = st.one_of(
     st.binary(max_size=512),
     st.text(max_size=64),
@@ -220,8 +221,10 @@ def test_garbage_through_every_entry_point(first: Any, second: bytes) -> None:
         only_allowed(chunkfold.encode_sse, data)
         only_allowed(lambda d: list(chunkfold.iter_chunks([d] if isinstance(d, bytes) else d)), data)
         only_allowed(lambda d: list(tap([d])), data)
-    only_allowed(lambda: SSEDecoder(max_event_size=-1))
-    only_allowed(lambda: ChatCompletionAccumulator(max_event_size=2**70))
+    with suppress(ValueError):  # an option out of range, not stream data
+        SSEDecoder(max_event_size=-1)
+    with suppress(ValueError, OverflowError):
+        ChatCompletionAccumulator(max_event_size=2**70)
 
 
 text_garbage = st.text(max_size=64) | st.sampled_from(['{"a": [1, "x\\u00', "[tru", '{"k":', "\\ud800", "]"])
@@ -364,3 +367,111 @@ def test_msgspec_decoders_are_reentrant_across_threads() -> None:
         results = set(pool.map(fold, range(200)))
     assert results == {"".join(f"t{i}" for i in range(50))}
     assert msgspec.json.decode(b"{}") == {}
+
+
+# --- one rule for bytes that are not UTF-8, however the stream is split -------------
+
+_bad_utf8 = st.sampled_from([b"\xff", b"\xe2\x82", b"\xf0\x9f\x98", b"\xc0\xaf", b"\xed\xa0\x80", b"\x80"])
+_piece = st.text(alphabet="ab\u00e9\u4e2d\U0001f600", max_size=4).map(str.encode) | _bad_utf8
+
+
+@st.composite
+def _utf8_streams(draw: st.DrawFn) -> bytes:
+    frames = []
+    for i in range(draw(st.integers(1, 5))):
+        content = b"".join(draw(st.lists(_piece, max_size=4)))
+        kind = draw(st.sampled_from(["content", "reasoning_content", "usage", "logprobs", "garbage"]))
+        if kind == "logprobs":
+            token = b'{"token":"' + content + b'","logprob":-1,"top_logprobs":[]}'
+            logprobs = b'{"content":[' + token + b"]}"
+            frames.append(b'data: {"choices":[{"index":0,"delta":{},"logprobs":' + logprobs + b"}]}\n\n")
+        elif kind == "usage":
+            frames.append(b'data: {"choices":[],"usage":{"prompt_tokens":1,"x":"' + content + b'"}}\n\n')
+        elif kind == "garbage":
+            frames.append(b"data: {" + content + b"\n\n")
+        else:
+            delta = b'{"' + kind.encode() + b'":"' + content + b'"}'
+            frames.append(b'data: {"id":"c","choices":[{"index":0,"delta":' + delta + b"}]}\n\n")
+        if i == 0 and draw(st.booleans()):
+            frames.append(b"event: error\ndata: " + content + b"\n\n")
+    return b"".join(frames)
+
+
+def _splits(body: bytes, cuts: list[int]) -> list[bytes]:
+    points = sorted({min(c, len(body)) for c in cuts})
+    return [body[a:b] for a, b in zip([0, *points], [*points, len(body)], strict=True)]
+
+
+def _chunks_of(reads: list[bytes]) -> list[Any]:
+    decoder = ChunkDecoder()
+    out: list[Any] = []
+    # Every read, then finish() until it returns (after a failure it gives the rest).
+    for read in [*reads, *[None] * 8]:
+        try:
+            out += decoder.feed(read) if read is not None else decoder.finish()
+        except chunkfold.DecoderFinishedError:
+            return out  # the failure was the last thing held back
+        except ChunkfoldError as exc:  # only chunkfold's errors; the chunks they carry count
+            out += [*getattr(exc, "decoded", []), ("error", type(exc).__name__, exc.offset)]
+        else:
+            if read is None:
+                return out
+    raise AssertionError("finish() kept raising")
+
+
+def _folded(reads: list[bytes]) -> Any:
+    acc = ChatCompletionAccumulator()
+    for read in reads:
+        with suppress(ChunkfoldError):
+            acc.feed(read)
+    result = acc.finish()
+    return msgspec.json.encode(result), acc.usage_json(), acc.error and acc.error.message
+
+
+@settings(max_examples=200, derandomize=True, deadline=None)
+@given(body=_utf8_streams(), one=st.lists(st.integers(0, 400), max_size=6), two=st.lists(st.integers(0, 400)))
+def test_split_invariance_with_bytes_that_are_not_utf8(body: bytes, one: list[int], two: list[int]) -> None:
+    first, second = _splits(body, one), _splits(body, two)
+    assert _chunks_of(first) == _chunks_of(second)
+    assert _folded(first) == _folded(second)
+    # The same text everywhere: SSEDecoder's, ChunkDecoder's and the accumulator's.
+    texts = []
+    for event in SSEDecoder().feed(body):
+        with suppress(ValueError):
+            obj = json.loads(event.data)
+            for choice in obj.get("choices") or []:
+                texts.append(choice["delta"].get("content"))
+    chunks = [c for c in _chunks_of([body]) if not isinstance(c, tuple)]
+    decoded = [c.choices[0].delta.content for c in chunks if c.choices]
+    assert decoded == texts
+    sent = [t for t in texts if t is not None]
+    content = "".join(sent) if sent else None
+    acc_content = msgspec.json.decode(_folded([body])[0])["choices"]
+    assert (acc_content[0]["message"]["content"] if acc_content else None) == content
+    lists = [ch.logprobs.content or [] for c in chunks for ch in c.choices or [] if ch.logprobs]
+    tokens = [t.token for tokens_of_chunk in lists for t in tokens_of_chunk]
+    folded = acc_content[0]["logprobs"] if acc_content else None
+    assert [t["token"] for t in (folded or {}).get("content") or []] == tokens
+
+
+@pytest.mark.parametrize(
+    "usage", [b'{"prompt_tokens":"x"}', b'{"prompt_tokens":1.5}', b"[1]", b'{"completion_tokens_details":3}']
+)
+def test_raw_parts_that_do_not_fit_their_type_are_left_out(usage: bytes) -> None:
+    delta = (
+        b'{"content":"a","annotations":[{"type":"url_citation","url_citation":{"start_index":"x"}},'
+        b'{"type":"url_citation","url_citation":{"url":"u"}}]}'
+    )
+    logprobs = b'{"content":[{"token":1},{"token":"t","logprob":-1,"top_logprobs":[]}]}'
+    choice = b'{"index":0,"delta":' + delta + b',"logprobs":' + logprobs + b"}"
+    body = b'data: {"choices":[' + choice + b'],"usage":' + usage + b"}\n\n"
+    acc = ChatCompletionAccumulator(events=True)
+    events = acc.feed(body)
+    assert not any(isinstance(e, chunkfold.events.UsageReceived) for e in events)
+    result = acc.finish()
+    assert acc.usage is None
+    assert result.usage is None
+    message = result.choices[0].message
+    assert message.content == "a"
+    assert [a.url_citation.url for a in message.annotations or [] if a.url_citation] == ["u"]
+    assert [t.token for t in (result.choices[0].logprobs.content or [])] == ["t"]  # type: ignore[union-attr]

@@ -59,6 +59,8 @@ def assert_same(ours: Any, theirs: Any, where: str) -> None:
                 assert theirs.get(name) is None, f"{where}.{name}"
             elif name == "choices" and value == [] and theirs.get(name) is None:
                 continue  # documented: null or missing choices decode as []
+            elif name == "object" and value == "chat.completion.chunk" and theirs.get(name) is None:
+                continue  # documented: a missing object decodes as OpenAI's value
             elif name in theirs:
                 assert_same(value, theirs[name], f"{where}.{name}")
             else:
@@ -95,8 +97,10 @@ def test_chunks_equal_openai_model_dump(path: Path) -> None:
 
 
 def test_to_and_from_openai_round_trip() -> None:
-    for path in fixture_streams()[:20]:
+    for path in fixture_streams():
         for payload in payloads(path):
+            if b'"error"' in payload:
+                continue
             chunk = msgspec.json.decode(payload, type=models.ChatCompletionChunk)
             theirs = chunkfold.to_openai(chunk)
             assert isinstance(theirs, oai.ChatCompletionChunk)

@@ -66,7 +66,10 @@ class ReasoningDelta(_Event, tag="reasoning", frozen=True):
 class ToolArgumentsDelta(_Event, tag="tool_arguments", frozen=True):
     """Text added to a tool call's ``function.arguments``.
 
-    ``index`` is the call's position in ``message.tool_calls``.
+    ``index`` is the call's ``index`` as the provider sent it (OpenAI's meaning:
+    its position in ``message.tool_calls``, which the final list is sorted by);
+    for calls sent without an index (Gemini, Mistral), its position of first
+    appearance.
     """
 
     choice: int

@@ -110,7 +110,7 @@ class Inspection:
             for name, text in (
                 ("content", message.content),
                 ("refusal", message.refusal),
-                ("reasoning", message.reasoning_content or message.reasoning),
+                ("reasoning", message.reasoning_content or message.reasoning or None),
             ):
                 if text is not None:
                     parts.append(f"{len(text):,} chars of {name}")
@@ -158,16 +158,9 @@ def _excerpt(data: str) -> str:
 
 
 def to_json_value(obj: Any) -> Any:
-    """A Struct as plain JSON values with its defaults (``role``, ``object``, ``index``)
-    kept and ``None`` and unset fields left out, so it reads like OpenAI's JSON."""
-    if isinstance(obj, msgspec.Struct):
-        fields = ((name, getattr(obj, name)) for name in obj.__struct_fields__)
-        return {name: to_json_value(v) for name, v in fields if v is not None and v is not msgspec.UNSET}
-    if isinstance(obj, list):
-        return [to_json_value(item) for item in obj]
-    if isinstance(obj, dict):
-        return {key: to_json_value(value) for key, value in obj.items() if value is not None}
-    return obj
+    """A Struct (or a list of them) as plain JSON values, exactly as it encodes:
+    OpenAI's wire format (see :mod:`chunkfold.chat.models`)."""
+    return msgspec.to_builtins(obj)
 
 
 def _strip_http(body: bytes, findings: list[Finding]) -> bytes:
@@ -250,8 +243,8 @@ def _decode_events(body: bytes, inspection: Inspection) -> None:
 def _decode_event(raw: bytes, event: str, offset: int, inspection: Inspection) -> None:
     findings = inspection.findings
     text = raw.decode("utf-8", "replace")
-    try:  # the bytes: JSON with invalid UTF-8 is malformed, and the fold skips it too
-        obj = _any.decode(raw)
+    try:  # WHATWG's rule for bytes that are not UTF-8, as the decoders and the fold
+        obj = _any.decode(text)
     except msgspec.DecodeError as exc:
         if event == "error":
             findings.append(Finding("api-error", f"an error event: {_excerpt(text)}", offset))

@@ -237,27 +237,27 @@ impl<'a> Cursor<'a> {
         let start = self.pos;
         let (raw, escaped) = self.string_raw()?;
         if !escaped {
-            return match std::str::from_utf8(raw) {
-                Ok(text) => {
-                    out.push_str(text);
-                    Ok(())
-                }
-                Err(_) => Err(JsonError {
-                    at: start,
-                    what: "invalid UTF-8 in string",
-                }),
-            };
+            // Bytes that are not UTF-8 follow WHATWG's rule, as SSEDecoder and
+            // ChunkDecoder do: one U+FFFD per maximal invalid subpart, which is
+            // what `from_utf8_lossy` substitutes. Valid text is borrowed.
+            out.push_str(&String::from_utf8_lossy(raw));
+            return Ok(());
         }
         // Escapes are rare in the fields we read: serde_json decodes them.
         let quoted = self.data.get(start..self.pos).unwrap_or_default();
-        match serde_json::from_slice::<String>(quoted) {
+        // copy: only a string with both escapes and invalid UTF-8 is replaced first.
+        let decoded = match std::str::from_utf8(quoted) {
+            Ok(text) => serde_json::from_str::<String>(text),
+            Err(_) => serde_json::from_str::<String>(&String::from_utf8_lossy(quoted)),
+        };
+        match decoded {
             Ok(text) => {
                 out.push_str(&text);
                 Ok(())
             }
             Err(_) => Err(JsonError {
                 at: start,
-                what: "invalid string escape or UTF-8",
+                what: "invalid string escape",
             }),
         }
     }
@@ -406,7 +406,21 @@ mod tests {
         assert!(decode(b"\"abc").is_err());
         assert!(decode(b"\"\\x\"").is_err());
         assert!(decode(b"\"\\u12\"").is_err());
-        assert!(decode(b"\"\xff\"").is_err());
+    }
+
+    #[test]
+    fn invalid_utf8_is_replaced_as_whatwg_says() {
+        // One U+FFFD per maximal invalid subpart, with or without escapes.
+        let cases: [(&[u8], &str); 5] = [
+            (b"\"\xff\"", "\u{fffd}"),
+            (b"\"a\xe2\x82b\"", "a\u{fffd}b"),
+            (b"\"\xf0\x9f\x98\"", "\u{fffd}"),
+            (b"\"\xc0\xaf\"", "\u{fffd}\u{fffd}"),
+            (b"\"\\n\xff\"", "\n\u{fffd}"),
+        ];
+        for (raw, text) in cases {
+            assert_eq!(decode(raw).ok().as_deref(), Some(text), "{raw:?}");
+        }
     }
 
     #[test]

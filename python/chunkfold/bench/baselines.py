@@ -341,8 +341,8 @@ class StructFold(_Fold):
                 state.role = delta.role
             if isinstance(text := delta.content, str):
                 state.content = _push(state.content, text)
-            if (text := delta.reasoning_content) is not None:
-                state.reasoning = _push(state.reasoning, text)
+            if isinstance(reasoning := delta.reasoning_content, str):  # an extension: UNSET when absent
+                state.reasoning = _push(state.reasoning, reasoning)
             if (text := delta.refusal) is not None:
                 state.refusal = _push(state.refusal, text)
             for call in delta.tool_calls or ():
@@ -372,7 +372,7 @@ class StructFold(_Fold):
                 role=state.role or "assistant",
                 content=_text(state.content),
                 refusal=_text(state.refusal),
-                reasoning_content=_text(state.reasoning),
+                reasoning_content=msgspec.UNSET if state.reasoning is None else _text(state.reasoning),
                 tool_calls=calls or None,
             )
             tokens: list[ChatCompletionTokenLogprob] | None = state.logprobs
@@ -519,9 +519,10 @@ BY_NAME: dict[str, Implementation] = {impl.name: impl for impl in IMPLEMENTATION
 
 
 def _plain(obj: Any) -> Any:
-    """Builtins for Structs (defaults included), pydantic models (extras included) and containers."""
+    """Builtins for Structs (as they encode: OpenAI's fields included, absent
+    extensions left out), pydantic models (extras included) and containers."""
     if isinstance(obj, msgspec.Struct):
-        return {name: _plain(getattr(obj, name)) for name in obj.__struct_fields__}
+        return msgspec.to_builtins(obj)
     dump = getattr(obj, "model_dump", None)
     if callable(dump):
         return dump(mode="python")

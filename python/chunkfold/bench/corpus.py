@@ -148,7 +148,7 @@ def _completion_choice(choice: ExpectedChoice) -> ChatCompletionChoice:
     message = ChatCompletionMessage(
         role=choice.role,
         content=choice.content,
-        reasoning_content=choice.reasoning_content,
+        reasoning_content=msgspec.UNSET if choice.reasoning_content is None else choice.reasoning_content,
         tool_calls=calls or None,
     )
     logprobs = None

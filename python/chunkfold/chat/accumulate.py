@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from contextlib import suppress
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -108,8 +109,18 @@ class ChatCompletionAccumulator:
         return self._take_events()
 
     def snapshot(self) -> ChatCompletion:
-        """The completion as folded so far."""
-        return _completion_decoder.decode(self._core.snapshot_json())
+        """The completion as folded so far.
+
+        Parts the fold keeps as the provider sent them (``usage``, annotations,
+        logprob tokens) that do not fit their type (``"prompt_tokens": "x"``)
+        are left out, as unknown fields are: ``usage`` becomes ``None``, a bad
+        annotation or token is dropped.
+        """
+        raw = self._core.snapshot_json()
+        completion = _lenient(raw, _completion_decoder, ChatCompletion)
+        if completion is None:  # pragma: no cover - the fold writes its own fields typed
+            raise ChunkDecodeError("the folded completion does not decode", offset=0, excerpt=raw[:200])
+        return completion
 
     def finish(self) -> ChatCompletion:
         """Ends the stream and returns the final completion.
@@ -124,7 +135,7 @@ class ChatCompletionAccumulator:
     def usage(self) -> CompletionUsage | None:
         """The last usage the provider sent, or ``None``."""
         raw = self._core.usage_json()
-        return None if raw is None else _usage_decoder.decode(raw)
+        return None if raw is None else _lenient(raw, _usage_decoder, CompletionUsage)
 
     @property
     def token_usage(self) -> TokenUsage | None:
@@ -217,7 +228,7 @@ class ChatCompletionAccumulator:
         if self._lock is None:
             return []
         with self._lock:
-            events = [_event(*raw) for raw in self._core.take_events()]
+            events = [e for raw in self._core.take_events() if (e := _event(*raw)) is not None]
             if self._partial is not None:
                 self._feed_partial(events)
             if not self._events:
@@ -236,7 +247,9 @@ class ChatCompletionAccumulator:
                     parser.feed(event.delta)
 
 
-def _event(kind: str, choice: int, tool: int | None, name: str | None, text: str | None) -> StreamEvent:
+def _event(
+    kind: str, choice: int, tool: int | None, name: str | None, text: str | None
+) -> StreamEvent | None:
     if kind == "content":
         return ContentDelta(choice=choice, delta=text or "")
     if kind == "refusal":
@@ -248,7 +261,8 @@ def _event(kind: str, choice: int, tool: int | None, name: str | None, text: str
     if kind == "finished":
         return ChoiceFinished(choice=choice, finish_reason=text or "")
     if kind == "usage":
-        return UsageReceived(usage=_usage_decoder.decode(text or "{}"))
+        usage = _lenient((text or "{}").encode(), _usage_decoder, CompletionUsage)
+        return None if usage is None else UsageReceived(usage=usage)  # a usage that is not one
     if kind in ("logprobs", "logprobs_refusal"):
         tokens = _tokens_decoder.decode(text or "[]")
         return LogprobsDelta(choice=choice, refusal=kind == "logprobs_refusal", tokens=tokens)
@@ -295,3 +309,62 @@ def _api_error(payload: bytes, is_event: bool, offset: int) -> StreamAPIError:
     except StreamAPIError as exc:
         return exc
     return StreamAPIError(str(obj), raw=obj, offset=offset)  # pragma: no cover
+
+
+_T = TypeVar("_T")
+_ERROR_PATH = re.compile(r"at `\$([^`]*)`$")
+_PATH_STEP = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
+
+
+def _lenient(raw: bytes, decoder: msgspec.json.Decoder[_T], type_: type[_T]) -> _T | None:
+    """``decoder.decode(raw)``; where a value the provider sent does not fit its
+    type, the innermost list item or ``usage`` holding it is left out and the
+    rest converted again. ``None`` when the whole value does not fit."""
+    try:
+        return decoder.decode(raw)
+    except msgspec.ValidationError as exc:
+        error = exc
+    except msgspec.DecodeError:
+        # Logprob tokens are kept as sent: WHATWG's rule for bytes that are
+        # not UTF-8 (U+FFFD per invalid sequence) is applied here, when needed.
+        raw = raw.decode("utf-8", "replace").encode()
+        try:
+            return decoder.decode(raw)
+        except msgspec.ValidationError as exc:
+            error = exc
+    obj: Any = _any_decoder.decode(raw)
+    while True:
+        match = _ERROR_PATH.search(str(error))
+        steps = [] if match is None else _PATH_STEP.findall(match.group(1))
+        if not _drop(obj, steps):
+            return None
+        try:
+            return msgspec.convert(obj, type_)
+        except msgspec.ValidationError as exc:
+            error = exc
+
+
+def _drop(obj: Any, steps: list[tuple[str, str]]) -> bool:
+    """Removes the innermost list item or ``usage`` on ``steps``; False if none."""
+    target: tuple[Any, Any] | None = None
+    node = obj
+    for key, index in steps:
+        if index:
+            if not isinstance(node, list) or int(index) >= len(node):
+                break
+            target = (node, int(index))
+            node = node[int(index)]
+        else:
+            if not isinstance(node, dict) or key not in node:
+                break
+            if key == "usage":
+                target = (node, key)
+            node = node[key]
+    if target is None:
+        return False
+    container, at = target
+    if isinstance(container, list):
+        del container[at]
+    else:
+        container[at] = None
+    return True

@@ -11,7 +11,7 @@ import msgspec
 
 from chunkfold import _core
 from chunkfold.chat.models import ChatCompletionChunk
-from chunkfold.errors import ChunkDecodeError, EventTooLargeError, StreamAPIError
+from chunkfold.errors import ChunkDecodeError, DecoderFinishedError, EventTooLargeError, StreamAPIError
 
 __all__ = ["DONE_FRAME", "ChunkDecoder", "aiter_chunks", "encode_sse", "iter_chunks"]
 
@@ -104,8 +104,14 @@ class ChunkDecoder:
         """Ends the stream and returns any chunks still held back after an error.
 
         A final ``data: [DONE]`` with no blank line after it still sets ``done``.
+        If it raises, the chunks after the failure come out of the next
+        ``finish()``.
         """
-        self._framer.finish()
+        try:
+            self._framer.finish()
+        except DecoderFinishedError:
+            if not self._backlog:
+                raise
         with self._lock:
             return self._run(self._backlog)
 
@@ -120,7 +126,7 @@ class ChunkDecoder:
                 if item.kind == 0:
                     try:
                         out.extend(_batch_decoder.decode(item.payload))
-                    except _DECODE_ERRORS:
+                    except (*_DECODE_ERRORS, UnicodeDecodeError):
                         work.extendleft(reversed([(o, p, False, "") for o, p in item.items()]))
                     continue
                 item = (item.offset, item.payload, True, item.event)
@@ -130,7 +136,7 @@ class ChunkDecoder:
                 self._backlog = work
                 exc.decoded = out
                 raise
-            except _DECODE_ERRORS as exc:
+            except (*_DECODE_ERRORS, UnicodeDecodeError) as exc:
                 if not self._strict:
                     self.skipped += 1
                     continue
@@ -146,6 +152,20 @@ class ChunkDecoder:
 
     @staticmethod
     def _decode_one(offset: int, payload: bytes, maybe_error: bool, event: str) -> ChatCompletionChunk:
+        try:
+            return ChunkDecoder._decode_payload(offset, payload, maybe_error, event)
+        except (*_DECODE_ERRORS, UnicodeDecodeError):
+            # Bytes that are not UTF-8: WHATWG's rule, as SSEDecoder and the
+            # accumulator apply it, one U+FFFD per invalid sequence (Python's
+            # "replace" substitutes the same maximal subparts). Only this slow
+            # path pays for it: msgspec validates the fast path's strings.
+            fixed = payload.decode("utf-8", "replace").encode()
+            if fixed == payload:
+                raise
+            return ChunkDecoder._decode_payload(offset, fixed, maybe_error, event)
+
+    @staticmethod
+    def _decode_payload(offset: int, payload: bytes, maybe_error: bool, event: str) -> ChatCompletionChunk:
         if not maybe_error:
             return _chunk_decoder.decode(payload)
         try:

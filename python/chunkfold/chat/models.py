@@ -3,19 +3,41 @@
 Names and fields mirror openai-python's ``openai.types.chat`` and
 ``openai.types.completion_usage``, so that code written against the SDK reads
 the same (``chunk.choices[0].delta.content``). Provider extensions that carry
-content or metering are typed optional fields; any other unknown field is
-tolerated and dropped.
+content or metering are typed fields; any other unknown field is tolerated
+and dropped.
 
-Conventions:
+Wire format: what is encoded is what OpenAI sends. Every Struct derives from
+one of two bases, and the base says how it encodes (``msgspec.json.encode``,
+``msgspec.to_builtins``, ``encode_sse`` and the accumulator's results alike):
 
-* An absent optional field is ``None``, as in openai-python. Where absence and
-  ``null`` mean different things, absence is ``msgspec.UNSET``: a tool call's
-  ``index`` (Gemini and Mistral omit it) and the chunk's ``object`` (Moonshot
-  omits it).
-* ``choices`` that is ``null`` or missing decodes as ``[]``.
+* :class:`WireModel`, for objects OpenAI always writes in full (the chunk, its
+  choices, the completion, its choices and message, usage, logprobs, tool
+  calls): every field OpenAI's own type declares is written, at its value,
+  ``0`` and ``null`` included (``"index": 0``, ``"created": 0``,
+  ``"finish_reason": null``, ``"choices": []``, ``"logprobs": null``).
+* :class:`DeltaModel`, for objects OpenAI writes sparsely (a delta and its
+  tool call, function and audio fragments): only the fields that hold a value
+  are written, as OpenAI writes ``"delta": {"content": "Hi"}``.
+
+In both, reading an OpenAI field that was absent gives ``None`` (or its
+documented default: ``0``, ``""``, ``[]``), as in openai-python. Provider
+extension fields (``reasoning_content``, ``reasoning``, ``reasoning_details``,
+usage inside a choice, Azure's filter results, ``x_groq``, ``citations``,
+``obfuscation``, ...) and OpenAI's own fields that OpenAI itself only
+sometimes sends (``moderation``) are typed ``T | None | UnsetType`` and
+default to ``msgspec.UNSET``: absent stays absent when encoded, and a ``null``
+the provider sent stays ``null``. ``UNSET`` is falsy, so ``if
+delta.reasoning_content:`` reads naturally. The same holds where absence and
+``null`` mean different things among OpenAI's own fields: a tool call's
+``index`` (Gemini and Mistral omit it).
+
+Other conventions:
+
+* ``choices`` that is ``null`` or missing decodes as ``[]``; a missing
+  ``object`` decodes as OpenAI's value (Moonshot omits it).
 * ``finish_reason`` and ``role`` keep whatever string the provider sent.
-* Structs are ``kw_only``, ``omit_defaults`` (encoding drops ``None`` fields)
-  and ``gc=False``: they hold no reference cycles.
+* Structs are ``kw_only`` and ``gc=False``: they hold no reference cycles.
+  Neither base adds per-Struct work to decoding.
 """
 
 from __future__ import annotations
@@ -45,23 +67,33 @@ __all__ = [
     "CompletionTokensDetails",
     "CompletionUsage",
     "ContentPart",
+    "DeltaModel",
     "Function",
     "FunctionCall",
     "Moderation",
     "PromptTokensDetails",
     "TopLogprob",
+    "WireModel",
     "XGroq",
 ]
 
 
-class _Model(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False, repr_omit_defaults=True):
-    """Shared Struct options."""
+class WireModel(msgspec.Struct, kw_only=True, omit_defaults=False, gc=False, repr_omit_defaults=True):
+    """Base of the objects OpenAI always writes in full: every field is
+    encoded, at its value, except those that are ``msgspec.UNSET`` (provider
+    extensions that were absent)."""
+
+
+class DeltaModel(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False, repr_omit_defaults=True):
+    """Base of the objects OpenAI writes sparsely (deltas and their
+    fragments): only fields that differ from their default (``None``,
+    ``UNSET``) are encoded."""
 
 
 # --- usage -----------------------------------------------------------------
 
 
-class CompletionTokensDetails(_Model):
+class CompletionTokensDetails(WireModel):
     """Breakdown of completion tokens."""
 
     accepted_prediction_tokens: int | None = None
@@ -69,10 +101,10 @@ class CompletionTokensDetails(_Model):
     reasoning_tokens: int | None = None
     rejected_prediction_tokens: int | None = None
     text_tokens: int | None = None
-    image_tokens: int | None = None
+    image_tokens: int | UnsetType | None = UNSET
 
 
-class PromptTokensDetails(_Model):
+class PromptTokensDetails(WireModel):
     """Breakdown of prompt tokens."""
 
     audio_tokens: int | None = None
@@ -82,7 +114,7 @@ class PromptTokensDetails(_Model):
     text_tokens: int | None = None
 
 
-class CompletionUsage(_Model):
+class CompletionUsage(WireModel):
     """Token usage. Missing counters (some providers omit one) are 0."""
 
     completion_tokens: int = 0
@@ -90,11 +122,11 @@ class CompletionUsage(_Model):
     total_tokens: int = 0
     completion_tokens_details: CompletionTokensDetails | None = None
     prompt_tokens_details: PromptTokensDetails | None = None
-    cost: float | None = None
+    cost: float | UnsetType | None = UNSET
     """OpenRouter's price of the request, in credits."""
 
 
-class XGroq(_Model):
+class XGroq(DeltaModel):
     """Groq's ``x_groq`` extension; its ``usage`` is the real usage."""
 
     id: str | None = None
@@ -104,7 +136,7 @@ class XGroq(_Model):
 # --- logprobs --------------------------------------------------------------
 
 
-class TopLogprob(_Model):
+class TopLogprob(WireModel):
     """One of the most likely tokens at a position."""
 
     token: str
@@ -112,7 +144,7 @@ class TopLogprob(_Model):
     bytes: list[int] | None = None
 
 
-class ChatCompletionTokenLogprob(_Model):
+class ChatCompletionTokenLogprob(WireModel):
     """A sampled token with its log probability."""
 
     token: str
@@ -121,7 +153,7 @@ class ChatCompletionTokenLogprob(_Model):
     top_logprobs: list[TopLogprob] = []
 
 
-class ChoiceLogprobs(_Model):
+class ChoiceLogprobs(WireModel):
     """Log probabilities of a choice's content and refusal tokens."""
 
     content: list[ChatCompletionTokenLogprob] | None = None
@@ -131,24 +163,25 @@ class ChoiceLogprobs(_Model):
 # --- shared message parts ----------------------------------------------------
 
 
-class AnnotationURLCitation(_Model):
+class AnnotationURLCitation(WireModel):
     """A web citation."""
 
     url: str = ""
     title: str = ""
     start_index: int = 0
     end_index: int = 0
-    content: str | None = None
+    content: str | UnsetType | None = UNSET
+    """OpenRouter's cited text."""
 
 
-class Annotation(_Model):
+class Annotation(WireModel):
     """A message annotation, such as a ``url_citation``."""
 
     type: str = "url_citation"
     url_citation: AnnotationURLCitation | None = None
 
 
-class ContentPart(_Model):
+class ContentPart(DeltaModel):
     """A content part, for providers that stream ``content`` as a list
     (Mistral Magistral: ``text`` and ``thinking`` parts)."""
 
@@ -160,21 +193,21 @@ class ContentPart(_Model):
 # --- chunk -----------------------------------------------------------------
 
 
-class ChoiceDeltaFunctionCall(_Model):
+class ChoiceDeltaFunctionCall(DeltaModel):
     """Deprecated ``function_call`` fragment."""
 
     arguments: str | None = None
     name: str | None = None
 
 
-class ChoiceDeltaToolCallFunction(_Model):
+class ChoiceDeltaToolCallFunction(DeltaModel):
     """A fragment of a tool call's function name and arguments."""
 
     arguments: str | None = None
     name: str | None = None
 
 
-class ChoiceDeltaToolCall(_Model):
+class ChoiceDeltaToolCall(DeltaModel):
     """A fragment of a tool call. ``index`` is UNSET when the provider omits it."""
 
     index: int | UnsetType = UNSET
@@ -183,7 +216,7 @@ class ChoiceDeltaToolCall(_Model):
     type: str | None = None
 
 
-class ChoiceDeltaAudio(_Model):
+class ChoiceDeltaAudio(DeltaModel):
     """A fragment of audio output."""
 
     id: str | None = None
@@ -192,7 +225,7 @@ class ChoiceDeltaAudio(_Model):
     transcript: str | None = None
 
 
-class ChoiceDelta(_Model):
+class ChoiceDelta(DeltaModel):
     """What one chunk adds to a choice."""
 
     audio: ChoiceDeltaAudio | None = None
@@ -201,53 +234,55 @@ class ChoiceDelta(_Model):
     refusal: str | None = None
     role: str | None = None
     tool_calls: list[ChoiceDeltaToolCall] | None = None
-    reasoning_content: str | None = None
+    reasoning_content: str | UnsetType | None = UNSET
     """DeepSeek, vLLM, Qwen, Z.ai."""
-    reasoning: str | None = None
+    reasoning: str | UnsetType | None = UNSET
     """OpenRouter, Groq, Ollama, Cerebras, xAI."""
-    reasoning_details: list[dict[str, Any]] | None = None
+    reasoning_details: list[dict[str, Any]] | UnsetType | None = UNSET
     """OpenRouter's structured (possibly encrypted) reasoning."""
-    annotations: list[Annotation] | None = None
+    annotations: list[Annotation] | UnsetType | None = UNSET
     """OpenRouter sends citations one per delta."""
 
 
-class Choice(_Model):
+class Choice(WireModel):
     """One choice of a ``ChatCompletionChunk``."""
 
     delta: ChoiceDelta = msgspec.field(default_factory=ChoiceDelta)
     index: int = 0
     finish_reason: str | None = None
     logprobs: ChoiceLogprobs | None = None
-    usage: CompletionUsage | None = None
+    usage: CompletionUsage | UnsetType | None = UNSET
     """Usage placed inside a choice (some vLLM and proxy builds)."""
-    content_filter_results: dict[str, Any] | None = None
+    content_filter_results: dict[str, Any] | UnsetType | None = UNSET
     """Azure OpenAI content filtering."""
 
 
-class Moderation(_Model):
+class Moderation(WireModel):
     """Moderation results attached to a chunk (kept as received)."""
 
     input: Any = None
     output: Any = None
 
 
-class ChatCompletionChunk(_Model):
+class ChatCompletionChunk(WireModel):
     """One ``chat.completion.chunk`` of a streamed completion."""
 
     id: str = ""
     choices: list[Choice] | None = []
     created: int = 0
     model: str = ""
-    object: str | UnsetType = UNSET
+    object: str = "chat.completion.chunk"
     service_tier: str | None = None
     system_fingerprint: str | None = None
     usage: CompletionUsage | None = None
-    obfuscation: str | None = None
-    moderation: Moderation | None = None
-    prompt_filter_results: list[dict[str, Any]] | None = None
+    obfuscation: str | UnsetType | None = UNSET
+    """OpenAI's padding, sent on some streams only."""
+    moderation: Moderation | UnsetType | None = UNSET
+    """Sent with moderated requests only."""
+    prompt_filter_results: list[dict[str, Any]] | UnsetType | None = UNSET
     """Azure OpenAI prompt filtering, usually on a first chunk with ``choices: []``."""
-    x_groq: XGroq | None = None
-    citations: list[str] | None = None
+    x_groq: XGroq | UnsetType | None = UNSET
+    citations: list[str] | UnsetType | None = UNSET
     """Perplexity's citation URLs, repeated in full on every chunk."""
 
     def __post_init__(self) -> None:
@@ -258,21 +293,21 @@ class ChatCompletionChunk(_Model):
 # --- final completion ------------------------------------------------------
 
 
-class FunctionCall(_Model):
+class FunctionCall(WireModel):
     """Deprecated ``function_call`` of a message."""
 
     arguments: str = ""
     name: str = ""
 
 
-class Function(_Model):
+class Function(WireModel):
     """The function a tool call invokes."""
 
     arguments: str = ""
     name: str = ""
 
 
-class ChatCompletionMessageToolCall(_Model):
+class ChatCompletionMessageToolCall(WireModel):
     """A complete tool call."""
 
     id: str = ""
@@ -280,16 +315,17 @@ class ChatCompletionMessageToolCall(_Model):
     type: str = "function"
 
 
-class ChatCompletionAudio(_Model):
-    """Audio output of a message."""
+class ChatCompletionAudio(WireModel):
+    """Audio output of a message. A field the stream never sent is ``None``
+    (openai's type requires all four)."""
 
-    id: str = ""
-    data: str = ""
-    expires_at: int = 0
-    transcript: str = ""
+    id: str | None = None
+    data: str | None = None
+    expires_at: int | None = None
+    transcript: str | None = None
 
 
-class ChatCompletionMessage(_Model):
+class ChatCompletionMessage(WireModel):
     """The message a choice produced."""
 
     role: str = "assistant"
@@ -299,11 +335,13 @@ class ChatCompletionMessage(_Model):
     audio: ChatCompletionAudio | None = None
     function_call: FunctionCall | None = None
     tool_calls: list[ChatCompletionMessageToolCall] | None = None
-    reasoning_content: str | None = None
-    reasoning: str | None = None
+    reasoning_content: str | UnsetType | None = UNSET
+    """DeepSeek, vLLM, Qwen, Z.ai, Moonshot, xAI, Mistral's ``thinking`` parts."""
+    reasoning: str | UnsetType | None = UNSET
+    """OpenRouter, Groq, Ollama, Cerebras."""
 
 
-class ChatCompletionChoice(_Model):
+class ChatCompletionChoice(WireModel):
     """One choice of a ``ChatCompletion`` (openai's ``chat_completion.Choice``)."""
 
     index: int = 0
@@ -312,7 +350,7 @@ class ChatCompletionChoice(_Model):
     logprobs: ChoiceLogprobs | None = None
 
 
-class ChatCompletion(_Model):
+class ChatCompletion(WireModel):
     """A whole chat completion, as folded from its chunks."""
 
     id: str = ""
@@ -323,5 +361,5 @@ class ChatCompletion(_Model):
     service_tier: str | None = None
     system_fingerprint: str | None = None
     usage: CompletionUsage | None = None
-    citations: list[str] | None = None
+    citations: list[str] | UnsetType | None = UNSET
     """Perplexity's citation URLs."""

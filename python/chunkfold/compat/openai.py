@@ -19,7 +19,7 @@ from chunkfold.compat.openai_responses import install_responses as install_respo
 from chunkfold.compat.openai_responses import is_responses_installed as is_responses_installed
 from chunkfold.compat.openai_responses import responses_installed as responses_installed
 from chunkfold.compat.openai_responses import uninstall_responses as uninstall_responses
-from chunkfold.compat.openai_state import ChatCompletionStreamState, dump_for_openai
+from chunkfold.compat.openai_state import ChatCompletionStreamState
 
 if TYPE_CHECKING:
     from openai.types.chat import ChatCompletion as OpenAIChatCompletion
@@ -66,7 +66,7 @@ def to_openai(value: ChatCompletionChunk | ChatCompletion, /) -> Any:
         )
     chunk_type, completion_type = _openai_types()
     target = chunk_type if isinstance(value, ChatCompletionChunk) else completion_type
-    return construct_type(type_=target, value=dump_for_openai(value))
+    return construct_type(type_=target, value=msgspec.to_builtins(value))
 
 
 @overload
@@ -84,7 +84,8 @@ def from_openai(value: Any, /) -> ChatCompletionChunk | ChatCompletion:
         raise TypeError(
             f"from_openai() takes an openai ChatCompletionChunk or ChatCompletion, not {type(value).__name__}"
         )
-    return msgspec.convert(value.model_dump(mode="json", exclude_none=True, warnings=False), target)  # type: ignore[no-any-return]
+    # exclude_unset: a null the provider sent stays null, an absent extension stays UNSET.
+    return msgspec.convert(value.model_dump(mode="json", exclude_unset=True, warnings=False), target)  # type: ignore[no-any-return]
 
 
 _lock = threading.Lock()

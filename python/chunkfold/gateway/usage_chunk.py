@@ -82,7 +82,7 @@ def drop_usage_chunk(source: Iterable[bytes]) -> Iterator[bytes]:
     """
     carry = b""
     for data in source:
-        events, carry = _split_events(carry + bytes(data))
+        events, carry = _split_events(carry + _as_bytes(data))
         kept = b"".join(e for e in events if not _is_usage_only(e))
         if kept:
             yield kept
@@ -94,9 +94,17 @@ async def adrop_usage_chunk(source: AsyncIterable[bytes]) -> AsyncIterator[bytes
     """Async :func:`drop_usage_chunk`."""
     carry = b""
     async for data in source:
-        events, carry = _split_events(carry + bytes(data))
+        events, carry = _split_events(carry + _as_bytes(data))
         kept = b"".join(e for e in events if not _is_usage_only(e))
         if kept:
             yield kept
     if carry:
         yield carry
+
+
+def _as_bytes(data: Any) -> bytes:
+    """A read as ``bytes``; anything but a bytes-like object is a TypeError
+    (``bytes(-1)`` would be a ValueError, ``bytes(3)`` three NULs)."""
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise TypeError(f"stream reads must be bytes-like, not {type(data).__name__}")
+    return bytes(data)

@@ -14,7 +14,7 @@ use crate::chat::{self, Event};
 type PyEvent = (
     &'static str,
     i64,
-    Option<usize>,
+    Option<i64>,
     Option<String>,
     Option<String>,
 );

@@ -288,7 +288,10 @@ impl State {
 
     fn record_error(&mut self, event: &SseEvent<'_>, is_event: bool) {
         self.error.get_or_insert_with(|| ApiError {
-            payload: event.data.to_vec(),
+            // WHATWG's rule for bytes that are not UTF-8, as everywhere else.
+            payload: String::from_utf8_lossy(event.data)
+                .into_owned()
+                .into_bytes(),
             event: is_event,
             offset: event.offset,
         });

@@ -126,9 +126,9 @@ fn write_message(choice: &Choice, out: &mut Vec<u8>) {
         key(out, first, "audio");
         let inner = &mut true;
         out.push(b'{');
-        opt_string(out, inner, "id", Some(&audio.id));
-        opt_string(out, inner, "data", Some(&audio.data));
-        opt_string(out, inner, "transcript", Some(&audio.transcript));
+        opt_string(out, inner, "id", audio.id.as_deref());
+        opt_string(out, inner, "data", audio.data.as_deref());
+        opt_string(out, inner, "transcript", audio.transcript.as_deref());
         if let Some(expires_at) = audio.expires_at {
             key(out, inner, "expires_at");
             out.extend_from_slice(expires_at.to_string().as_bytes());
@@ -145,7 +145,7 @@ fn write_message(choice: &Choice, out: &mut Vec<u8>) {
     }
     if !choice.tools.is_empty() {
         key(out, first, "tool_calls");
-        array(out, &choice.tools, |out, call| {
+        array(out, &choice.tools_in_order(), |out, call| {
             let inner = &mut true;
             out.push(b'{');
             opt_string(out, inner, "id", Some(&call.id));

@@ -9,18 +9,21 @@ use super::reader::{text_str, AudioFragment, Op, Text, ToolFragment};
 /// One tool call being assembled.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ToolCall {
+    /// The provider's `index`, if it sent one: OpenAI's position in
+    /// `message.tool_calls`, which orders the final list (rule 3).
+    pub index: Option<i64>,
     pub id: String,
     pub kind: String,
     pub name: String,
     pub arguments: String,
 }
 
-/// Audio output being assembled.
+/// Audio output being assembled. A field the stream never sent stays `None`.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Audio {
-    pub id: String,
-    pub data: String,
-    pub transcript: String,
+    pub id: Option<String>,
+    pub data: Option<String>,
+    pub transcript: Option<String>,
     pub expires_at: Option<i64>,
 }
 
@@ -55,6 +58,19 @@ pub struct Choice {
     annotations_seen: HashSet<Vec<u8>>,
 }
 
+impl Choice {
+    /// Rule 3: the tool calls in their final order: by `index` value, as
+    /// OpenAI means it (the position in `message.tool_calls`), like choices;
+    /// calls without an index (Gemini, Mistral) keep their order of first
+    /// appearance, after the indexed ones.
+    pub fn tools_in_order(&self) -> Vec<&ToolCall> {
+        let mut calls: Vec<&ToolCall> = self.tools.iter().collect();
+        // A stable sort: in order already (the usual case) it only compares.
+        calls.sort_by_key(|call| (call.index.is_none(), call.index));
+        calls
+    }
+}
+
 /// Something a UI or guardrail may want to hear about, opt-in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
@@ -72,7 +88,8 @@ pub enum Event {
     },
     ToolArguments {
         choice: i64,
-        tool: usize,
+        /// The call's `index` as sent; without one, its position of first appearance.
+        tool: i64,
         name: String,
         delta: String,
     },
@@ -105,6 +122,13 @@ pub struct Fold {
     /// Choices sorted by `index` value: sparse indices take no room, and a
     /// stream has one or a few, so a sorted vector beats a tree's nodes.
     pub choices: Vec<(i64, Choice)>,
+}
+
+/// Raw JSON kept as it was sent, but with WHATWG's rule for bytes that are
+/// not UTF-8 (one U+FFFD per invalid sequence), so that it decodes as the
+/// same text ChunkDecoder gives. The copy is the one the caller keeps.
+fn utf8_owned(bytes: &[u8]) -> Vec<u8> {
+    String::from_utf8_lossy(bytes).into_owned().into_bytes()
 }
 
 /// Appends `text` to a text field that stays `None` until a value arrives.
@@ -163,11 +187,11 @@ impl Fold {
                 Op::ServiceTier(t) => replace_non_empty(&mut self.service_tier, text(t)),
                 Op::Error => {}
                 Op::Usage(raw) => {
-                    let bytes = payload.get(raw.0..raw.1).unwrap_or_default();
-                    self.usage = Some(bytes.to_vec());
+                    let bytes = utf8_owned(payload.get(raw.0..raw.1).unwrap_or_default());
                     if let Some(events) = events.as_deref_mut() {
-                        events.push(Event::Usage(bytes.to_vec()));
+                        events.push(Event::Usage(bytes.clone()));
                     }
+                    self.usage = Some(bytes);
                 }
                 Op::Citation(t) => {
                     let citation = text(t);
@@ -300,13 +324,13 @@ fn apply_choice(
         }) => {
             let audio = choice.audio.get_or_insert_with(Audio::default);
             if let Some(id) = id {
-                set_once(&mut audio.id, text(id));
+                set_once(audio.id.get_or_insert_with(String::new), text(id));
             }
             if let Some(data) = data {
-                audio.data.push_str(text(data));
+                append(&mut audio.data, text(data));
             }
             if let Some(transcript) = transcript {
-                audio.transcript.push_str(text(transcript));
+                append(&mut audio.transcript, text(transcript));
             }
             if expires_at.is_some() {
                 audio.expires_at = expires_at;
@@ -338,6 +362,9 @@ fn apply_choice(
             if !list.is_empty() {
                 list.push(b',');
             }
+            // Kept as sent, invalid UTF-8 included: the hot path of logprob
+            // streams skips a validation pass, and Python's decode of the
+            // completion applies WHATWG's rule when it finds one.
             let token = payload.get(raw.0..raw.1).unwrap_or_default();
             list.extend_from_slice(token);
             if let Some(events) = events {
@@ -363,12 +390,12 @@ fn apply_choice(
         // count as one however they are spelled (key order, whitespace,
         // escapes): serde_json's sorted map gives them one canonical form.
         Op::Annotation(raw) => {
-            let bytes = payload.get(raw.0..raw.1).unwrap_or_default();
-            let canonical = serde_json::from_slice::<serde_json::Value>(bytes)
+            let bytes = utf8_owned(payload.get(raw.0..raw.1).unwrap_or_default());
+            let canonical = serde_json::from_slice::<serde_json::Value>(&bytes)
                 .and_then(|value| serde_json::to_vec(&value))
-                .unwrap_or_else(|_| bytes.to_vec());
+                .unwrap_or_else(|_| bytes.clone());
             if choice.annotations_seen.insert(canonical) {
-                choice.annotations.push(bytes.to_vec());
+                choice.annotations.push(bytes);
             }
         }
         _ => {}
@@ -378,7 +405,8 @@ fn apply_choice(
 
 /// Rule 3: tool calls are keyed by `index`; without one (Gemini, Mistral), a
 /// new non-empty id starts a call, a known id continues its call, and
-/// anything else continues the most recently created call.
+/// anything else continues the most recently created call. `tools` keeps
+/// creation order; [`Choice::tools_in_order`] gives the final order.
 fn apply_tool(
     choice: &mut Choice,
     key: i64,
@@ -396,7 +424,10 @@ fn apply_tool(
         },
     };
     let position = known.unwrap_or_else(|| {
-        choice.tools.push(ToolCall::default());
+        choice.tools.push(ToolCall {
+            index: fragment.index,
+            ..ToolCall::default()
+        });
         let position = choice.tools.len() - 1;
         if let Some(index) = fragment.index {
             choice.tool_keys.insert(index, position);
@@ -407,6 +438,10 @@ fn apply_tool(
     let Some(call) = choice.tools.get_mut(position) else {
         return false;
     };
+    // Events name a call as the final list will: by its index when it has one.
+    let tool = call
+        .index
+        .unwrap_or_else(|| i64::try_from(position).unwrap_or(i64::MAX));
     if let Some(id) = id.filter(|_| call.id.is_empty()) {
         call.id.push_str(id);
         choice.tool_ids.insert(id.to_owned(), position);
@@ -427,7 +462,7 @@ fn apply_tool(
     if let Some(events) = events {
         events.push(Event::ToolArguments {
             choice: key,
-            tool: position,
+            tool,
             name: call.name.clone(),
             delta: arguments.to_owned(),
         });

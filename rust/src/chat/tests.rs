@@ -76,6 +76,20 @@ data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"function\":{\"arg
 }
 
 #[test]
+fn tool_calls_come_out_by_index_value() {
+    let body = b"data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"id\":\"u\",\"function\":{\"name\":\"n\"}}]}}]}\n\n\
+data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":1,\"id\":\"b\",\"function\":{\"name\":\"g\"}}]}}]}\n\n\
+data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"a\",\"function\":{\"name\":\"f\"}}]}}]}\n\n";
+    let acc = fold(&[body]);
+    let ids: Vec<String> = acc
+        .fold()
+        .choice(0)
+        .map(|c| c.tools_in_order().iter().map(|t| t.id.clone()).collect())
+        .unwrap_or_default();
+    assert_eq!(ids, ["a", "b", "u"]);
+}
+
+#[test]
 fn huge_and_negative_indices_do_not_allocate() {
     let body = b"data: {\"choices\":[{\"index\":1000000000000000000,\"delta\":{\"content\":\"a\"},\"finish_reason\":\"stop\"},\
 {\"index\":-3,\"delta\":{\"content\":\"b\"},\"finish_reason\":\"length\"}]}\n\n";
