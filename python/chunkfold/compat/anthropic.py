@@ -1,0 +1,344 @@
+"""A drop-in for anthropic-sdk-python's stream fold, ``accumulate_event``.
+
+:func:`accumulate_event` takes the keywords of
+``anthropic.lib.streaming._messages.accumulate_event`` and returns the same
+``ParsedMessage`` snapshot, built by anthropic's own code for every event but
+one: a tool's ``input_json_delta``. anthropic re-parses the tool's whole
+argument text with jiter on every fragment, O(n²) over a long input; here the
+text is appended to one buffer and a fragment that stays inside a JSON string
+(the bulk of a long input: file contents, code, prose) is only scanned, since
+it cannot change jiter's partial parse. The parse, and any error, is jiter's
+own wherever it can change.
+
+Blocks are found by their ``index`` value, never by list position, so a
+stream that skips an index or sends a delta before its block's start folds
+instead of raising ``IndexError``; a second ``message_start`` raises
+:class:`~chunkfold.errors.StreamAPIError` instead of being merged into the
+first message. :func:`install` makes anthropic's ``MessageStream`` and
+``AsyncMessageStream`` use it.
+
+``anthropic`` is an optional dependency, imported when these functions are
+first called, never when chunkfold is imported.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import ModuleType, SimpleNamespace
+from typing import TYPE_CHECKING, Any
+
+from chunkfold.errors import StreamAPIError
+
+if TYPE_CHECKING:
+    from anthropic.types.parsed_message import ParsedMessage
+
+__all__ = ["accumulate_event", "build_events", "install", "installed", "uninstall"]
+
+_STREAMING_MODULE = "anthropic.lib.streaming._messages"
+
+# A run of string characters that can neither end the string, start an
+# escape, nor be an error (jiter refuses raw control characters).
+_STRING_RUN = re.compile(r'[^"\\\x00-\x1f]*')
+_BLOCK_EVENTS = ("content_block_delta", "content_block_stop")
+_SIMPLE_ESCAPES = frozenset('"\\/bfnrt')
+
+# Lexer states of a tool's argument text.
+_OUT, _IN, _ESCAPE, _HEX = 0, 1, 2, 3
+
+
+class _Arguments(bytearray):
+    """A tool block's argument bytes (what anthropic keeps in ``json_bufs``),
+    with where the text stands lexically: outside or inside a string.
+
+    ``bytearray`` appends in place, where anthropic's ``bytes`` are copied
+    whole on every fragment.
+    """
+
+    __slots__ = ("hex_left", "parsed", "state", "unsure")
+
+    def __init__(self, data: bytes = b"") -> None:
+        super().__init__(data)
+        self.state = _OUT
+        self.hex_left = 0
+        # The next character follows a \\u escape, which a surrogate pair
+        # rule may reject: leave the verdict to jiter.
+        self.unsure = False
+        self.parsed = False
+        self.scan(data.decode("utf-8", "surrogatepass"))
+
+    def scan(self, text: str) -> bool:
+        """Moves the lexer over ``text``; returns whether ``text`` provably
+        leaves jiter's partial parse as it was: it began and ended inside one
+        string, with nothing jiter could reject."""
+        # A string left open (or mid-escape) is dropped from jiter's partial
+        # parse, so text that keeps it open changes nothing.
+        quiet = self.state in (_IN, _ESCAPE) and not self.unsure
+        at, end = 0, len(text)
+        while at < end:
+            state = self.state
+            if state == _IN:
+                at = _STRING_RUN.match(text, at).end()  # type: ignore[union-attr]
+                if at == end:
+                    break
+                char = text[at]
+                if char == '"':
+                    self.state, quiet = _OUT, False
+                elif char == "\\":
+                    self.state = _ESCAPE
+                else:
+                    quiet = False  # a control character: an error for jiter
+                self.unsure = False
+            elif state == _OUT:
+                quiet = False
+                found = text.find('"', at)
+                if found < 0:
+                    break
+                at = found
+                self.state = _IN
+            elif state == _ESCAPE:
+                char = text[at]
+                if char == "u":
+                    self.state, self.hex_left, quiet = _HEX, 4, False
+                else:
+                    self.state = _IN
+                    quiet = quiet and char in _SIMPLE_ESCAPES
+            else:
+                self.hex_left -= 1
+                quiet = False
+                if not self.hex_left:
+                    self.state, self.unsure = _IN, True
+            at += 1
+        return quiet and self.state != _OUT
+
+
+class _Blocks(dict[int, Any]):
+    """Blocks by index, for a message whose list positions stopped matching
+    its indices; ``content`` lets anthropic's code look them up by index."""
+
+    __slots__ = ()
+
+    @property
+    def content(self) -> _Blocks:
+        return self
+
+
+_sparse: dict[int, _Blocks] = {}  # id(snapshot) -> its blocks, while it lives
+_api: SimpleNamespace | None = None
+_api_lock = threading.Lock()
+
+
+def _load() -> SimpleNamespace:
+    """anthropic's streaming module and its own fold, as they were before
+    :func:`install`."""
+    global _api
+    if _api is not None:
+        return _api
+    with _api_lock:
+        if _api is None:
+            try:
+                import importlib
+
+                from anthropic._models import construct_type, construct_type_unchecked
+                from anthropic.types import RawMessageStreamEvent
+                from anthropic.types.parsed_message import ParsedContentBlock
+                from jiter import from_json
+                from pydantic import BaseModel
+            except ImportError as exc:  # pragma: no cover - exercised without anthropic
+                raise ImportError(
+                    "chunkfold.compat.anthropic needs anthropic: pip install anthropic"
+                ) from exc
+            module: ModuleType = importlib.import_module(_STREAMING_MODULE)
+            _api = SimpleNamespace(
+                module=module,
+                accumulate_event=module.accumulate_event,
+                build_events=module.build_events,
+                tracks_input=module.TRACKS_TOOL_INPUT,
+                construct_type=construct_type,
+                construct_type_unchecked=construct_type_unchecked,
+                event_type=RawMessageStreamEvent,
+                block_type=ParsedContentBlock,
+                from_json=from_json,
+                base_model=BaseModel,
+            )
+    return _api
+
+
+def accumulate_event(
+    *,
+    event: Any,
+    current_snapshot: ParsedMessage[Any] | None,
+    json_bufs: dict[int, bytes],
+    output_format: Any = None,
+) -> ParsedMessage[Any]:
+    """Folds one stream event into anthropic's ``ParsedMessage`` snapshot.
+
+    The keywords and result of anthropic's ``accumulate_event``: pass the
+    same ``json_bufs`` dict for the whole stream (it holds each tool's
+    argument bytes, as a ``bytearray``); ``output_format`` as anthropic's
+    (omitted or ``None``: no structured output). Raises what anthropic
+    raises, including its ``ValueError`` for tool input that is not JSON,
+    and :class:`StreamAPIError` for a second ``message_start``.
+    """
+    api = _load()
+    if not isinstance(event, api.base_model):
+        event = api.construct_type_unchecked(type_=api.event_type, value=event)
+        if not isinstance(event, api.base_model):
+            raise TypeError(
+                f"Unexpected event runtime type, after deserialising twice - {event} - {type(event)}"
+            )
+    kwargs: dict[str, Any] = {} if output_format is None else {"output_format": output_format}
+    if current_snapshot is None:
+        return api.accumulate_event(event=event, current_snapshot=None, json_bufs=json_bufs, **kwargs)  # type: ignore[no-any-return]
+    kind = event.type
+    if kind == "message_start":
+        message = "a second message_start: the stream's first message is kept and nothing after it is folded"
+        raise StreamAPIError(
+            message,
+            type="protocol_error",
+            raw={"type": "error", "error": {"type": "protocol_error", "message": message}},
+        )
+    blocks = _sparse.get(id(current_snapshot))
+    if kind == "content_block_start":
+        if blocks is None and event.index == len(current_snapshot.content):
+            return api.accumulate_event(event=event, current_snapshot=current_snapshot, json_bufs=json_bufs)  # type: ignore[no-any-return]
+        block = api.construct_type(type_=api.block_type, value=event.content_block.to_dict())
+        _place(current_snapshot, blocks, event.index, block)
+        return current_snapshot
+    if kind == "content_block_delta":
+        block = _block(current_snapshot, blocks, event.index)
+        if block is None:
+            block = _implied_block(api, event.delta.type)
+            if block is None:
+                return current_snapshot
+            blocks = _place(current_snapshot, blocks, event.index, block)
+        if event.delta.type == "input_json_delta":
+            if isinstance(block, api.tracks_input):
+                _add_arguments(api, block, event.index, event.delta.partial_json, json_bufs)
+            return current_snapshot
+    elif kind == "content_block_stop" and _block(current_snapshot, blocks, event.index) is None:
+        return current_snapshot
+    view: Any = current_snapshot if blocks is None or kind not in _BLOCK_EVENTS else blocks
+    api.accumulate_event(event=event, current_snapshot=view, json_bufs=json_bufs, **kwargs)
+    return current_snapshot
+
+
+def _block(snapshot: Any, blocks: _Blocks | None, index: int) -> Any:
+    if blocks is not None:
+        return blocks.get(index)
+    return snapshot.content[index] if 0 <= index < len(snapshot.content) else None
+
+
+def _place(snapshot: Any, blocks: _Blocks | None, index: int, block: Any) -> _Blocks | None:
+    """Puts ``block`` at ``index``: appended while positions match indices,
+    else in index order, replacing a block already there."""
+    content = snapshot.content
+    if blocks is None:
+        if index == len(content):
+            content.append(block)
+            return None
+        blocks = _Blocks(enumerate(content))
+        key = id(snapshot)
+        _sparse[key] = blocks
+        weakref.finalize(snapshot, _sparse.pop, key, None)
+    blocks[index] = block
+    content[:] = [blocks[i] for i in sorted(blocks)]
+    return blocks
+
+
+def _implied_block(api: SimpleNamespace, delta_type: str) -> Any:
+    """The block a delta implies when its ``content_block_start`` never came."""
+    if delta_type in ("text_delta", "citations_delta"):
+        value: dict[str, Any] = {"type": "text", "text": "", "citations": None}
+    elif delta_type in ("thinking_delta", "signature_delta"):
+        value = {"type": "thinking", "thinking": "", "signature": ""}
+    elif delta_type == "input_json_delta":
+        value = {"type": "tool_use", "id": "", "name": "", "input": {}}
+    else:
+        return None
+    return api.construct_type(type_=api.block_type, value=value)
+
+
+def _add_arguments(
+    api: SimpleNamespace, block: Any, index: int, fragment: str, json_bufs: dict[int, Any]
+) -> None:
+    data = bytes(fragment, "utf-8")  # raises on a lone surrogate, as anthropic does
+    buffer = json_bufs.get(index)
+    if not isinstance(buffer, _Arguments):
+        # The first fragment, or a buffer anthropic's own fold left.
+        buffer = _Arguments(buffer or b"")
+        json_bufs[index] = buffer
+    lexer = buffer.state, buffer.hex_left, buffer.unsure
+    unchanged = buffer.scan(fragment)
+    buffer += data
+    if not buffer or (unchanged and buffer.parsed):
+        return
+    try:
+        block.input = api.from_json(bytes(buffer), partial_mode=True)
+    except ValueError as e:
+        # As anthropic: the buffer keeps what it had before this fragment.
+        del buffer[len(buffer) - len(data) :]
+        buffer.state, buffer.hex_left, buffer.unsure = lexer
+        raise ValueError(
+            "Unable to parse tool parameter JSON from model. Please retry your request or adjust your "
+            f"prompt. Error: {e}. JSON: {(bytes(buffer) + data).decode('utf-8')}"
+        ) from e
+    buffer.parsed = True
+
+
+def build_events(*, event: Any, message_snapshot: ParsedMessage[Any]) -> list[Any]:
+    """anthropic's ``build_events``, with blocks found by ``index``.
+
+    A delta or stop for a block the message does not have yields the raw
+    event alone (anthropic raises ``IndexError``).
+    """
+    api = _load()
+    if event.type in ("content_block_delta", "content_block_stop"):
+        blocks = _sparse.get(id(message_snapshot))
+        view: Any = message_snapshot if blocks is None else blocks
+        if _block(message_snapshot, blocks, event.index) is None:
+            return [event]
+        return api.build_events(event=event, message_snapshot=view)  # type: ignore[no-any-return]
+    return api.build_events(event=event, message_snapshot=message_snapshot)  # type: ignore[no-any-return]
+
+
+def install() -> None:
+    """Makes anthropic's ``MessageStream`` and ``AsyncMessageStream`` fold
+    with :func:`accumulate_event` and :func:`build_events`.
+
+    Patches the names ``anthropic.lib.streaming._messages`` looks up, for
+    every stream created afterwards and for streams already open. Calling it
+    again changes nothing; :func:`uninstall` restores anthropic's own.
+    """
+    api = _load()
+    with _api_lock:
+        api.module.accumulate_event = accumulate_event
+        api.module.build_events = build_events
+
+
+def uninstall() -> None:
+    """Restores anthropic's own ``accumulate_event`` and ``build_events``.
+    Calling it when not installed changes nothing."""
+    api = _load()
+    with _api_lock:
+        if api.module.accumulate_event is accumulate_event:
+            api.module.accumulate_event = api.accumulate_event
+        if api.module.build_events is build_events:
+            api.module.build_events = api.build_events
+
+
+@contextmanager
+def installed() -> Iterator[None]:
+    """:func:`install` for the ``with`` block; restores what was there before
+    (installed or not) on the way out."""
+    api = _load()
+    before = api.module.accumulate_event is accumulate_event
+    install()
+    try:
+        yield
+    finally:
+        if not before:
+            uninstall()
