@@ -183,47 +183,91 @@ def accumulate_event(
     raises, including its ``ValueError`` for tool input that is not JSON,
     and :class:`StreamAPIError` for a second ``message_start``.
     """
-    api = _load()
+    api = _api if _api is not None else _load()
     if not isinstance(event, api.base_model):
         event = api.construct_type_unchecked(type_=api.event_type, value=event)
         if not isinstance(event, api.base_model):
             raise TypeError(
                 f"Unexpected event runtime type, after deserialising twice - {event} - {type(event)}"
             )
-    kwargs: dict[str, Any] = {} if output_format is None else {"output_format": output_format}
     if current_snapshot is None:
+        kwargs: dict[str, Any] = {} if output_format is None else {"output_format": output_format}
         return api.accumulate_event(event=event, current_snapshot=None, json_bufs=json_bufs, **kwargs)  # type: ignore[no-any-return]
     kind = event.type
-    if kind == "message_start":
+    blocks = _sparse.get(id(current_snapshot)) if _sparse else None
+    if kind == "content_block_delta":
+        index, delta = event.index, event.delta
+        if blocks is None:
+            content = current_snapshot.content
+            block = content[index] if 0 <= index < len(content) else None
+        else:
+            block = blocks.get(index)
+        delta_type = delta.type
+        if block is None:
+            block = _implied_block(api, delta_type)
+            if block is None:
+                return current_snapshot
+            blocks = _place(current_snapshot, blocks, index, block)
+        # The two deltas that make up most streams, as anthropic folds them.
+        if delta_type == "text_delta":
+            if block.type == "text":
+                _append(block, "text", delta.text)
+            return current_snapshot
+        if delta_type == "thinking_delta":
+            if block.type == "thinking":
+                _append(block, "thinking", delta.thinking)
+            return current_snapshot
+        if delta_type == "input_json_delta":
+            if isinstance(block, api.tracks_input):
+                _add_arguments(api, block, index, delta.partial_json, json_bufs)
+            return current_snapshot
+    elif kind == "message_start":
         message = "a second message_start: the stream's first message is kept and nothing after it is folded"
         raise StreamAPIError(
             message,
             type="protocol_error",
             raw={"type": "error", "error": {"type": "protocol_error", "message": message}},
         )
-    blocks = _sparse.get(id(current_snapshot))
-    if kind == "content_block_start":
+    elif kind == "content_block_start":
         if blocks is None and event.index == len(current_snapshot.content):
             return api.accumulate_event(event=event, current_snapshot=current_snapshot, json_bufs=json_bufs)  # type: ignore[no-any-return]
         block = api.construct_type(type_=api.block_type, value=event.content_block.to_dict())
         _place(current_snapshot, blocks, event.index, block)
         return current_snapshot
-    if kind == "content_block_delta":
-        block = _block(current_snapshot, blocks, event.index)
-        if block is None:
-            block = _implied_block(api, event.delta.type)
-            if block is None:
-                return current_snapshot
-            blocks = _place(current_snapshot, blocks, event.index, block)
-        if event.delta.type == "input_json_delta":
-            if isinstance(block, api.tracks_input):
-                _add_arguments(api, block, event.index, event.delta.partial_json, json_bufs)
-            return current_snapshot
     elif kind == "content_block_stop" and _block(current_snapshot, blocks, event.index) is None:
         return current_snapshot
     view: Any = current_snapshot if blocks is None or kind not in _BLOCK_EVENTS else blocks
-    api.accumulate_event(event=event, current_snapshot=view, json_bufs=json_bufs, **kwargs)
+    if output_format is None:
+        api.accumulate_event(event=event, current_snapshot=view, json_bufs=json_bufs)
+    else:
+        api.accumulate_event(
+            event=event, current_snapshot=view, json_bufs=json_bufs, output_format=output_format
+        )
     return current_snapshot
+
+
+_plain_models: dict[type, bool] = {}
+
+
+def _append(block: Any, name: str, text: str) -> None:
+    """``block.<name> += text``, as anthropic does it, without pydantic's
+    ``__setattr__`` where that is a plain store (no validation, not frozen)."""
+    cls = block.__class__
+    plain = _plain_models.get(cls)
+    if plain is None:
+        from pydantic import BaseModel
+
+        config = cls.model_config
+        plain = cls.__setattr__ is BaseModel.__setattr__ and not (
+            config.get("validate_assignment") or config.get("frozen")
+        )
+        _plain_models[cls] = plain
+    values = block.__dict__
+    current = values.get(name)
+    if plain and current.__class__ is str and name in block.__pydantic_fields_set__:
+        values[name] = current + text
+    else:
+        setattr(block, name, getattr(block, name) + text)
 
 
 def _block(snapshot: Any, blocks: _Blocks | None, index: int) -> Any:
