@@ -18,6 +18,7 @@ jiter = pytest.importorskip("jiter")
 
 from anthropic.lib.streaming import _messages  # noqa: E402
 from chunkfold.compat import anthropic as compat  # noqa: E402
+from chunkfold.compat import anthropic_json  # noqa: E402
 from chunkfold.errors import StreamAPIError  # noqa: E402
 
 FIXTURES = sorted((Path(__file__).parent / "data" / "fixtures" / "anthropic").glob("*.sse"))
@@ -252,25 +253,106 @@ def test_tool_input_matches_anthropic_on_random_json() -> None:
     check()
 
 
-def test_a_long_string_input_is_parsed_a_few_times_not_per_fragment() -> None:
-    calls = []
-    real = jiter.from_json
+def _code(size: int) -> str:
+    return ('line \\"quoted\\" \\\\ tab\\t caf\u00e9\\n' * (size // 30 + 1))[:size].rstrip("\\")
 
-    def counting(data: bytes, **kwargs: Any) -> Any:
-        calls.append(len(data))
-        return real(data, **kwargs)
 
-    compat._load().from_json = counting
+LONG_INPUTS = {
+    "string": lambda: '{"path": "a.txt", "content": "' + _code(60_000) + '"}',
+    "numbers": lambda: json.dumps({"rows": [[i, i * 0.5, -i] for i in range(3000)]}),
+    "edits": lambda: json.dumps(
+        {"edits": [{"old": f"x{i}", "new": "y\n" * (i % 7), "n": i, "ok": i % 2 == 0} for i in range(1500)]}
+    ),
+    "top-level array": lambda: json.dumps([{"k": [None, True, {"d": {}}]}] * 2000, indent=1),
+}
+
+
+@pytest.mark.parametrize("name", list(LONG_INPUTS))
+def test_a_long_input_is_parsed_in_linear_time(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    parsed: list[int] = []
+    real = anthropic_json._from_json
+
+    def counting(data: bytes, *, partial: bool) -> Any:
+        parsed.append(len(data))
+        return real(data, partial=partial)
+
+    monkeypatch.setattr(anthropic_json, "_from_json", counting)
+    text = LONG_INPUTS[name]()
+    fragments = [text[i : i + 9] for i in range(0, len(text), 9)]
+    snapshot, bufs = None, {}  # type: ignore[var-annotated]
+    for event in _start() + _deltas(fragments):
+        snapshot = compat.accumulate_event(event=event, current_snapshot=snapshot, json_bufs=bufs)
+    assert snapshot is not None
+    assert snapshot.content[0].input == json.loads(text)
+    assert bufs[0] == text.encode()
+    total = len(text.encode())
+    assert len(fragments) > 5000
+    assert sum(parsed) < 4 * total, (len(parsed), sum(parsed), total)
+
+
+def _jiter(data: bytes) -> Any:
     try:
-        content = 'line \\"quoted\\" \\\\ tab\\t\\n' * 2000
-        text = json.dumps({"path": "a.txt"})[:-1] + ', "content": "' + content + '"}'
-        fragments = [text[i : i + 7] for i in range(0, len(text), 7)]
-        result = fold(compat.accumulate_event, _start() + _deltas(fragments))
-    finally:
-        compat._load().from_json = real
-    assert repr(json.loads(text)) in result[-2]
-    assert len(fragments) > 7000
-    assert len(calls) < 10
+        return repr(jiter.from_json(data, partial_mode=True))
+    except ValueError as exc:
+        return ("ValueError", str(exc))
+
+
+def _buffer_views(fragments: list[bytes]) -> list[Any]:
+    buffer, out, value = None, [], None
+    for fragment in fragments:
+        if buffer is None:
+            buffer = anthropic_json.ArgumentBuffer(fragment)
+            changed = True
+        else:
+            changed = buffer.add(fragment)
+        if changed or not out:
+            try:
+                value = repr(buffer.parse())
+            except ValueError as exc:
+                value = ("ValueError", str(exc))
+        out.append(value)
+        if isinstance(value, tuple):
+            break
+    return out
+
+
+def _prefix_views(fragments: list[bytes]) -> list[Any]:
+    out, data = [], b""
+    for fragment in fragments:
+        data += fragment
+        out.append(_jiter(data))
+        if isinstance(out[-1], tuple):
+            break
+    return out
+
+
+def test_argument_buffer_equals_jiter_on_every_prefix() -> None:
+    hypothesis = pytest.importorskip("hypothesis")
+    st = hypothesis.strategies
+    scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8)
+    values = st.recursive(
+        scalars, lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=3), c, max_size=4)
+    )
+    noise = st.lists(
+        st.sampled_from(
+            [" ", "\\", '"', "\\u", "\\ud83d", "\n", ",", "]", "}", "[", "{", ":", "x", "\x01", "0"]
+        ),
+        max_size=2,
+    )
+
+    @hypothesis.given(values, st.booleans(), st.integers(0, 8), noise, st.data())
+    @hypothesis.settings(max_examples=1500, deadline=None)
+    def check(value: Any, ascii: bool, indent: int, extra: list[str], data: Any) -> None:
+        text = json.dumps(value, ensure_ascii=ascii, indent=indent or None, allow_nan=True)
+        for piece in extra:
+            at = data.draw(st.integers(0, len(text)))
+            text = text[:at] + piece + text[at:]
+        cuts = sorted(set(data.draw(st.lists(st.integers(1, max(1, len(text) - 1)), max_size=30))))
+        pieces = [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)], strict=True)]
+        fragments = [p.encode("utf-8", "surrogatepass") for p in pieces if p]
+        assert _buffer_views(fragments) == _prefix_views(fragments)
+
+    check()
 
 
 def test_a_buffer_left_by_anthropics_fold_is_taken_over() -> None:

@@ -23,7 +23,6 @@ first called, never when chunkfold is imported.
 
 from __future__ import annotations
 
-import re
 import threading
 import weakref
 from collections.abc import Iterator
@@ -31,6 +30,7 @@ from contextlib import contextmanager
 from types import ModuleType, SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
+from chunkfold.compat.anthropic_json import ArgumentBuffer
 from chunkfold.errors import StreamAPIError
 
 if TYPE_CHECKING:
@@ -40,79 +40,7 @@ __all__ = ["accumulate_event", "build_events", "install", "installed", "uninstal
 
 _STREAMING_MODULE = "anthropic.lib.streaming._messages"
 
-# A run of string characters that can neither end the string, start an
-# escape, nor be an error (jiter refuses raw control characters).
-_STRING_RUN = re.compile(r'[^"\\\x00-\x1f]*')
 _BLOCK_EVENTS = ("content_block_delta", "content_block_stop")
-_SIMPLE_ESCAPES = frozenset('"\\/bfnrt')
-
-# Lexer states of a tool's argument text.
-_OUT, _IN, _ESCAPE, _HEX = 0, 1, 2, 3
-
-
-class _Arguments(bytearray):
-    """A tool block's argument bytes (what anthropic keeps in ``json_bufs``),
-    with where the text stands lexically: outside or inside a string.
-
-    ``bytearray`` appends in place, where anthropic's ``bytes`` are copied
-    whole on every fragment.
-    """
-
-    __slots__ = ("hex_left", "parsed", "state", "unsure")
-
-    def __init__(self, data: bytes = b"") -> None:
-        super().__init__(data)
-        self.state = _OUT
-        self.hex_left = 0
-        # The next character follows a \\u escape, which a surrogate pair
-        # rule may reject: leave the verdict to jiter.
-        self.unsure = False
-        self.parsed = False
-        self.scan(data.decode("utf-8", "surrogatepass"))
-
-    def scan(self, text: str) -> bool:
-        """Moves the lexer over ``text``; returns whether ``text`` provably
-        leaves jiter's partial parse as it was: it began and ended inside one
-        string, with nothing jiter could reject."""
-        # A string left open (or mid-escape) is dropped from jiter's partial
-        # parse, so text that keeps it open changes nothing.
-        quiet = self.state in (_IN, _ESCAPE) and not self.unsure
-        at, end = 0, len(text)
-        while at < end:
-            state = self.state
-            if state == _IN:
-                at = _STRING_RUN.match(text, at).end()  # type: ignore[union-attr]
-                if at == end:
-                    break
-                char = text[at]
-                if char == '"':
-                    self.state, quiet = _OUT, False
-                elif char == "\\":
-                    self.state = _ESCAPE
-                else:
-                    quiet = False  # a control character: an error for jiter
-                self.unsure = False
-            elif state == _OUT:
-                quiet = False
-                found = text.find('"', at)
-                if found < 0:
-                    break
-                at = found
-                self.state = _IN
-            elif state == _ESCAPE:
-                char = text[at]
-                if char == "u":
-                    self.state, self.hex_left, quiet = _HEX, 4, False
-                else:
-                    self.state = _IN
-                    quiet = quiet and char in _SIMPLE_ESCAPES
-            else:
-                self.hex_left -= 1
-                quiet = False
-                if not self.hex_left:
-                    self.state, self.unsure = _IN, True
-            at += 1
-        return quiet and self.state != _OUT
 
 
 class _Blocks(dict[int, Any]):
@@ -311,26 +239,24 @@ def _add_arguments(
 ) -> None:
     data = bytes(fragment, "utf-8")  # raises on a lone surrogate, as anthropic does
     buffer = json_bufs.get(index)
-    if not isinstance(buffer, _Arguments):
+    if not isinstance(buffer, ArgumentBuffer):
         # The first fragment, or a buffer anthropic's own fold left.
-        buffer = _Arguments(buffer or b"")
+        buffer = ArgumentBuffer(buffer or b"")
         json_bufs[index] = buffer
-    lexer = buffer.state, buffer.hex_left, buffer.unsure
-    unchanged = buffer.scan(fragment)
-    buffer += data
-    if not buffer or (unchanged and buffer.parsed):
+        if buffer:
+            block.input = buffer.parse()
+    changed = buffer.add(data)
+    if not buffer or not changed:
         return
     try:
-        block.input = api.from_json(bytes(buffer), partial_mode=True)
+        block.input = buffer.parse()
     except ValueError as e:
         # As anthropic: the buffer keeps what it had before this fragment.
         del buffer[len(buffer) - len(data) :]
-        buffer.state, buffer.hex_left, buffer.unsure = lexer
         raise ValueError(
             "Unable to parse tool parameter JSON from model. Please retry your request or adjust your "
             f"prompt. Error: {e}. JSON: {(bytes(buffer) + data).decode('utf-8')}"
         ) from e
-    buffer.parsed = True
 
 
 def build_events(*, event: Any, message_snapshot: ParsedMessage[Any]) -> list[Any]:
