@@ -3,7 +3,9 @@
 Groups ``compat-anthropic-{scenario}``: ``text`` (2,000 text deltas), ``tool-3k``
 (a 3 KB tool input in ~200 fragments) and ``tool-256k`` (a 256 KB tool input,
 a file's contents as one JSON string, in ~16,000 fragments: anthropic re-parses
-the whole input with jiter on every fragment, O(n²)). Both folds get the same
+the whole input with jiter on every fragment, O(n²)) and ``tool-rows``
+(28 KB of JSON structure: rows of numbers, short strings and booleans, in
+~1,800 fragments). Both folds get the same
 pydantic events, as ``MessageStream`` hands them over; ``us/item`` in
 ``extra_info`` is µs per event. After timing, both snapshots must be equal.
 """
@@ -25,7 +27,7 @@ from anthropic.lib.streaming import _messages  # noqa: E402
 from anthropic.types import RawMessageStreamEvent  # noqa: E402
 from chunkfold.compat import anthropic as compat  # noqa: E402
 
-SCENARIOS = ("text", "tool-3k", "tool-256k")
+SCENARIOS = ("text", "tool-3k", "tool-256k", "tool-rows")
 IMPLEMENTATIONS: dict[str, Callable[..., Any]] = {
     "chunkfold": compat.accumulate_event,
     "anthropic": _messages.accumulate_event,
@@ -74,8 +76,12 @@ def events(scenario: str) -> list[Any]:
             for w in words[:2000]
         ]
     else:
-        size = 3 * 1024 if scenario == "tool-3k" else 256 * 1024
-        arguments = json.dumps({"path": "src/app.py", "content": _source(size)})
+        if scenario == "tool-rows":
+            rows = [[i, i * 0.25, f"r{i}", i % 3 == 0] for i in range(1000)]
+            arguments = json.dumps({"path": "src/app.py", "rows": rows})
+        else:
+            size = 3 * 1024 if scenario == "tool-3k" else 256 * 1024
+            arguments = json.dumps({"path": "src/app.py", "content": _source(size)})
         block = {"type": "tool_use", "id": "toolu_1", "name": "write_file", "input": {}}
         raw.append({"type": "content_block_start", "index": 0, "content_block": block})
         raw += [
@@ -107,7 +113,7 @@ def test_accumulate_event(benchmark: Any, scenario: str, name: str) -> None:
     stream = events(scenario)
     benchmark.group = f"compat-anthropic-{scenario}"
     benchmark.extra_info["items"] = len(stream)
-    rounds = 1 if scenario == "tool-256k" and name == "anthropic" else 5
+    rounds = 1 if scenario in ("tool-256k", "tool-rows") and name == "anthropic" else 5
     result = benchmark.pedantic(fold, args=(IMPLEMENTATIONS[name], stream), rounds=rounds, iterations=1)
     stats = getattr(benchmark, "stats", None)
     if stats is not None:
