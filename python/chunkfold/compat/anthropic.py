@@ -3,12 +3,12 @@
 :func:`accumulate_event` takes the keywords of
 ``anthropic.lib.streaming._messages.accumulate_event`` and returns the same
 ``ParsedMessage`` snapshot, built by anthropic's own code for every event but
-one: a tool's ``input_json_delta``. anthropic re-parses the tool's whole
-argument text with jiter on every fragment, O(n²) over a long input; here the
-text is appended to one buffer and a fragment that stays inside a JSON string
-(the bulk of a long input: file contents, code, prose) is only scanned, since
-it cannot change jiter's partial parse. The parse, and any error, is jiter's
-own wherever it can change.
+text, thinking and tool input deltas. anthropic re-parses a tool's whole
+argument text with jiter on every ``input_json_delta``, O(n²) over a long
+input; here :class:`~chunkfold.compat.anthropic_json.ArgumentBuffer` keeps
+jiter's partial parse up to date in O(total), parsing each finished element
+once and skipping fragments that stay inside a string. The values, and any
+error, are jiter's own.
 
 Blocks are found by their ``index`` value, never by list position, so a
 stream that skips an index or sends a delta before its block's start folds
@@ -70,10 +70,10 @@ def _load() -> SimpleNamespace:
             try:
                 import importlib
 
+                import jiter  # noqa: F401
                 from anthropic._models import construct_type, construct_type_unchecked
                 from anthropic.types import RawMessageStreamEvent
                 from anthropic.types.parsed_message import ParsedContentBlock
-                from jiter import from_json
                 from pydantic import BaseModel
             except ImportError as exc:  # pragma: no cover - exercised without anthropic
                 raise ImportError(
@@ -89,7 +89,6 @@ def _load() -> SimpleNamespace:
                 construct_type_unchecked=construct_type_unchecked,
                 event_type=RawMessageStreamEvent,
                 block_type=ParsedContentBlock,
-                from_json=from_json,
                 base_model=BaseModel,
             )
     return _api
