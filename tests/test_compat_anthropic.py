@@ -496,3 +496,46 @@ def test_a_non_model_event_is_converted_as_anthropic_does() -> None:
     assert fold(compat.accumulate_event, events) == fold(ORIGINAL_ACCUMULATE, events)
     with pytest.raises(RuntimeError, match="before"):
         compat.accumulate_event(event=events[1], current_snapshot=None, json_bufs={})
+
+
+def _fixture_events(path: Path) -> list[dict[str, Any]]:
+    """The fixture's events as dicts, as anthropic's Stream would hand them over."""
+    events = []
+    for block in path.read_text().replace("\r\n", "\n").split("\n\n"):
+        names = [line[6:].strip() for line in block.split("\n") if line.startswith("event:")]
+        data = "\n".join(line[5:].lstrip(" ") for line in block.split("\n") if line.startswith("data:"))
+        if names and data and names[0] not in ("ping", "error"):
+            events.append(json.loads(data))
+    return events
+
+
+def fold_parsed(accumulate: Callable[..., Any], events: list[dict[str, Any]]) -> list[Any]:
+    """As ``fold``, with structured output on (``output_format=Any``)."""
+    snapshot, bufs, out = None, {}, []  # type: ignore[var-annotated]
+    for event in events:
+        try:
+            snapshot = accumulate(event=event, current_snapshot=snapshot, json_bufs=bufs, output_format=Any)
+        except Exception as exc:
+            out.append((type(exc).__name__, str(exc)))
+            return out
+        out.append(repr(snapshot.model_dump(warnings=False)))
+    return out
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=[p.stem for p in FIXTURES])
+def test_structured_output_is_parsed_as_anthropic_does(path: Path) -> None:
+    events = _fixture_events(path)
+    assert events[0]["type"] == "message_start"
+    assert fold_parsed(compat.accumulate_event, events) == fold_parsed(ORIGINAL_ACCUMULATE, events)
+
+
+def test_structured_output_is_parsed_at_the_text_block_stop() -> None:
+    snapshot, bufs = None, {}  # type: ignore[var-annotated]
+    for event in _fixture_events(FIXTURES[0].parent / "vercel-json-output-format.sse"):
+        snapshot = compat.accumulate_event(
+            event=event, current_snapshot=snapshot, json_bufs=bufs, output_format=dict[str, Any]
+        )
+    assert snapshot is not None
+    block = snapshot.content[0]
+    assert block.parsed_output == json.loads(block.text)
+    assert block.parsed_output["characters"]
