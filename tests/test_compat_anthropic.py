@@ -408,6 +408,20 @@ def test_a_skipped_index_and_a_delta_before_its_start_fold_by_index() -> None:
     assert result["final"]["stop_reason"] == "end_turn"
 
 
+def test_a_start_for_an_index_already_started_replaces_its_block() -> None:
+    events = _text_events()[:3]
+    events += [
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Yo"}},
+    ]
+    theirs = fold(ORIGINAL_ACCUMULATE, events)[-2]
+    ours = fold(compat.accumulate_event, events)[-2]
+    assert theirs.count("'type': 'text'") == 2  # anthropic: a second block, that no delta reaches
+    assert "'text': 'HiYo'" in theirs
+    assert ours.count("'type': 'text'") == 1
+    assert "'text': 'Yo'" in ours
+
+
 def test_a_second_message_start_raises_and_keeps_the_first_message() -> None:
     events = _text_events()[:4]
     body = _sse([*events, events[0], *events[1:3]])
