@@ -326,6 +326,13 @@ def _prefix_views(fragments: list[bytes]) -> list[Any]:
     return out
 
 
+@pytest.mark.parametrize("depth", [63, 64, 65, 199, 200, 201, 202, 2000])
+def test_deep_nesting_is_left_to_jiter(depth: int) -> None:
+    for text in ("[" * depth + "]" * depth, '{"a":' * depth + "1" + "}" * depth):
+        fragments = [text[i : i + 10].encode() for i in range(0, len(text), 10)]
+        assert _buffer_views(fragments) == _prefix_views(fragments)
+
+
 def test_argument_buffer_equals_jiter_on_every_prefix() -> None:
     hypothesis = pytest.importorskip("hypothesis")
     st = hypothesis.strategies

@@ -32,6 +32,8 @@ _WHITESPACE = frozenset(b" \t\n\r")
 # The bytes a scalar (number or literal) may hold; jiter judges them.
 _SCALAR = frozenset(b"0123456789+-.eEaflnrstuINfinityNaN")
 _OUT, _IN, _ESCAPE, _HEX = 0, 1, 2, 3
+# Deeper nesting is left to jiter, whose own limit (about 200) is an error.
+_MAX_DEPTH = 64
 _INSIDE_ELEMENT = _WHITESPACE | _SCALAR | frozenset(b'":')
 _OPEN = {ord("{"): ord("}"), ord("["): ord("]")}
 _QUOTE, _BACKSLASH, _COMMA, _COLON = ord('"'), ord("\\"), ord(","), ord(":")
@@ -149,6 +151,9 @@ class ArgumentBuffer(bytearray):
                 self.broken = True
             return
         if byte in _OPEN:
+            if len(stack) >= _MAX_DEPTH:
+                self.broken = True
+                return
             if level.close == ord("}"):
                 # The member's value is a container: its key is needed now.
                 text = bytes(self[level.start : at])
