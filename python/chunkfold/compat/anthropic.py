@@ -242,8 +242,6 @@ def _add_arguments(
         # The first fragment, or a buffer anthropic's own fold left.
         buffer = ArgumentBuffer(buffer or b"")
         json_bufs[index] = buffer
-        if buffer:
-            block.input = buffer.parse()
     changed = buffer.add(data)
     if not buffer or not changed:
         return
