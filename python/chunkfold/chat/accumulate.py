@@ -64,7 +64,8 @@ class ChatCompletionAccumulator:
             ``chunkfold.DEFAULT_MAX_EVENT_SIZE``, 16 MiB).
     """
 
-    __slots__ = ("_core", "_error", "_events", "_lock", "_partial", "_strict")
+    # ``__dict__`` holds ``feed`` when events are off: see ``__init__``.
+    __slots__ = ("__dict__", "_core", "_error", "_events", "_lock", "_partial", "_strict")
 
     def __init__(
         self,
@@ -74,7 +75,9 @@ class ChatCompletionAccumulator:
         partial_json: bool = False,
         max_event_size: int | None = None,
     ) -> None:
-        self._core = _core.Accumulator(max_event_size=max_event_size, events=events or partial_json)
+        self._core = _core.Accumulator(
+            max_event_size=max_event_size, events=events or partial_json, strict=strict
+        )
         self._strict = strict
         self._events = events
         self._partial: dict[tuple[int, int], PartialJSON] | None = {} if partial_json else None
@@ -82,6 +85,11 @@ class ChatCompletionAccumulator:
         # With events on, it keeps the events' Python half in order when two
         # threads feed one accumulator; the fold itself is locked in Rust.
         self._lock = threading.Lock() if events or partial_json else None
+        if self._lock is None:
+            # With events off there is nothing to do in Python: the Rust
+            # method itself (same arguments, same errors, an empty list)
+            # shadows ``feed`` on the instance, saving a Python frame per read.
+            self.__dict__["feed"] = self._core.feed
 
     def feed(self, data: bytes | bytearray | memoryview, /) -> list[StreamEvent]:
         """Folds raw stream bytes, split anywhere.

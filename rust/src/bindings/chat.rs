@@ -3,11 +3,12 @@
 use std::sync::{Mutex, MutexGuard};
 
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBytes, PyList};
 
 use super::errors::{busy, to_pyerr};
-use super::input::{event_size_limit, to_bytes, DETACH_AT};
+use super::input::{event_size_limit, with_bytes, DETACH_AT};
 use crate::chat::{self, Event};
+use crate::Error;
 
 /// `(kind, choice, tool position, tool name, text)`, as `accumulate.py` reads it.
 type PyEvent = (
@@ -68,6 +69,9 @@ fn to_py_event(event: Event) -> PyEvent {
 #[pyclass(frozen, module = "chunkfold._core", name = "Accumulator")]
 pub struct Accumulator {
     state: Mutex<chat::Accumulator>,
+    /// Raise malformed payloads and oversized events (else they are only
+    /// counted), so that `feed` can be the Python method itself.
+    strict: bool,
 }
 
 impl Accumulator {
@@ -81,31 +85,38 @@ impl Accumulator {
 #[pymethods]
 impl Accumulator {
     #[new]
-    #[pyo3(signature = (*, max_event_size = None, events = false))]
-    fn new(max_event_size: Option<&Bound<'_, PyAny>>, events: bool) -> PyResult<Self> {
+    #[pyo3(signature = (*, max_event_size = None, events = false, strict = true))]
+    fn new(max_event_size: Option<&Bound<'_, PyAny>>, events: bool, strict: bool) -> PyResult<Self> {
         let max_event_size = event_size_limit(max_event_size)?;
         Ok(Self {
             state: Mutex::new(chat::Accumulator::new(max_event_size, events)),
+            strict,
         })
     }
 
     /// Folds `data`; raises after folding everything else if a payload was
-    /// malformed or an event too large.
+    /// malformed or an event too large (with `strict`). Returns a new empty
+    /// list: with events off, `ChatCompletionAccumulator.feed` is this method.
     #[pyo3(signature = (data, /))]
-    fn feed(&self, data: &Bound<'_, PyAny>) -> PyResult<()> {
+    fn feed<'py>(&self, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
         let py = data.py();
-        let input = to_bytes(data)?;
-        let mut guard = self.lock()?;
-        let acc = &mut *guard;
-        let bytes = input.as_bytes();
-        let now = now_ns();
-        let result = if bytes.len() >= DETACH_AT {
-            // The input is an immutable `bytes` kept alive by `input`.
-            py.detach(|| acc.feed(bytes, now))
-        } else {
-            acc.feed(bytes, now)
-        };
-        result.map_err(|e| to_pyerr(py, &e, None))
+        let result = with_bytes(data, |bytes| {
+            let mut guard = self.lock()?;
+            let acc = &mut *guard;
+            let now = now_ns();
+            Ok(if bytes.len() >= DETACH_AT {
+                // The input is an immutable `bytes`, alive for the whole call.
+                py.detach(|| acc.feed(bytes, now))
+            } else {
+                acc.feed(bytes, now)
+            })
+        })?;
+        match result {
+            Err(Error::Json { .. } | Error::EventTooLarge { .. }) if !self.strict => {}
+            Err(e) => return Err(to_pyerr(py, &e, None)),
+            Ok(()) => {}
+        }
+        Ok(PyList::empty(py))
     }
 
     /// Folds one whole chunk payload (JSON bytes).
