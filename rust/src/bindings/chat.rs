@@ -86,7 +86,11 @@ impl Accumulator {
 impl Accumulator {
     #[new]
     #[pyo3(signature = (*, max_event_size = None, events = false, strict = true))]
-    fn new(max_event_size: Option<&Bound<'_, PyAny>>, events: bool, strict: bool) -> PyResult<Self> {
+    fn new(
+        max_event_size: Option<&Bound<'_, PyAny>>,
+        events: bool,
+        strict: bool,
+    ) -> PyResult<Self> {
         let max_event_size = event_size_limit(max_event_size)?;
         Ok(Self {
             state: Mutex::new(chat::Accumulator::new(max_event_size, events)),

@@ -242,7 +242,9 @@ impl State {
             self.prefix.clear();
         }
         let templated = match is_error_event {
-            false => self.templates.matches(event.data, &mut self.arena, &self.fold),
+            false => self
+                .templates
+                .matches(event.data, &mut self.arena, &self.fold),
             true => None,
         };
         if let Some(ops) = templated {
