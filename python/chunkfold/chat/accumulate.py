@@ -10,7 +10,7 @@ import msgspec
 
 from chunkfold import _core
 from chunkfold.chat.decoder import raise_if_api_error
-from chunkfold.chat.models import ChatCompletion, ChatCompletionChunk, CompletionUsage
+from chunkfold.chat.models import ChatCompletion, ChatCompletionChunk, Choice, ChoiceDelta, CompletionUsage
 from chunkfold.errors import ChunkDecodeError, EventTooLargeError, StreamAPIError
 from chunkfold.events import (
     ChoiceFinished,
@@ -33,6 +33,11 @@ _usage_decoder = msgspec.json.Decoder(CompletionUsage)
 _any_decoder = msgspec.json.Decoder()
 _tokens_decoder = msgspec.json.Decoder(list[dict[str, Any]])
 _encoder = msgspec.json.Encoder()
+# add(chunk) reads the fields of chunks of the common shape straight from
+# these Structs, and encodes the others for the JSON reader.
+_core.register_chat_models(
+    ChatCompletionChunk, Choice, ChoiceDelta, msgspec.structs.astuple, msgspec.UNSET, _encoder.encode
+)
 
 
 class ChatCompletionAccumulator:
@@ -64,7 +69,7 @@ class ChatCompletionAccumulator:
             ``chunkfold.DEFAULT_MAX_EVENT_SIZE``, 16 MiB).
     """
 
-    # ``__dict__`` holds ``feed`` when events are off: see ``__init__``.
+    # ``__dict__`` holds ``feed`` and ``add`` when events are off: see ``__init__``.
     __slots__ = ("__dict__", "_core", "_error", "_events", "_lock", "_partial", "_strict")
 
     def __init__(
@@ -90,6 +95,7 @@ class ChatCompletionAccumulator:
             # method itself (same arguments, same errors, an empty list)
             # shadows ``feed`` on the instance, saving a Python frame per read.
             self.__dict__["feed"] = self._core.feed
+            self.__dict__["add"] = self._core.add_chunk
 
     def feed(self, data: bytes | bytearray | memoryview, /) -> list[StreamEvent]:
         """Folds raw stream bytes, split anywhere.
@@ -108,7 +114,8 @@ class ChatCompletionAccumulator:
 
     def add(self, chunk: ChatCompletionChunk, /) -> list[StreamEvent]:
         """Folds one decoded chunk, exactly as ``feed`` would fold its bytes."""
-        return self.add_json(_encoder.encode(chunk))
+        self._core.add_chunk(chunk)
+        return self._take_events()
 
     def add_json(self, payload: bytes, /) -> list[StreamEvent]:
         """Folds one chunk given as its JSON payload (the data of one event)."""

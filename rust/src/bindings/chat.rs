@@ -5,6 +5,7 @@ use std::sync::{Mutex, MutexGuard};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
 
+use super::chat_add as add;
 use super::errors::{busy, to_pyerr};
 use super::input::{event_size_limit, with_bytes, DETACH_AT};
 use crate::chat::{self, Event};
@@ -120,6 +121,24 @@ impl Accumulator {
             Err(e) => return Err(to_pyerr(py, &e, None)),
             Ok(()) => {}
         }
+        Ok(PyList::empty(py))
+    }
+
+    /// Folds one decoded `ChatCompletionChunk`, reading its fields directly
+    /// when it has the common shape, else as its JSON. Returns a new empty
+    /// list: with events off, `ChatCompletionAccumulator.add` is this method.
+    #[pyo3(signature = (chunk, /))]
+    fn add_chunk<'py>(&self, chunk: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
+        let py = chunk.py();
+        let tuples = add::read(chunk)?;
+        let result = match tuples.as_deref().and_then(|t| add::direct(py, t)) {
+            Some(direct) => self.lock()?.add_direct(&direct, now_ns()),
+            None => {
+                let json = add::encode(chunk)?;
+                self.lock()?.add(json.as_bytes(), now_ns())
+            }
+        };
+        result.map_err(|e| to_pyerr(py, &e, None))?;
         Ok(PyList::empty(py))
     }
 

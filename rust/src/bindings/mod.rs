@@ -2,6 +2,7 @@
 //! is the only module that imports pyo3.
 
 mod chat;
+mod chat_add;
 mod errors;
 mod frames;
 mod input;
@@ -17,6 +18,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<sse::ServerSentEvent>()?;
     m.add_class::<frames::ChunkFramer>()?;
     m.add_class::<chat::Accumulator>()?;
+    m.add_function(wrap_pyfunction!(chat_add::register_chat_models, m)?)?;
     m.add_class::<frames::Segment>()?;
     Ok(())
 }

@@ -2,11 +2,13 @@
 //! from the raw bytes: SSE framing, a lazy JSON read and the merge rules,
 //! with no intermediate objects.
 
+mod direct;
 mod output;
 mod reader;
 mod state;
 mod template;
 
+pub use direct::{DirectChoice, DirectChunk};
 pub use state::{Event, Fold};
 
 use crate::sse::{Event as SseEvent, Scanner, Tail};
