@@ -11,6 +11,7 @@ __all__ = [
     "Segment",
     "ServerSentEvent",
     "__version__",
+    "register_chat_models",
 ]
 __version__: str
 DEFAULT_MAX_EVENT_SIZE: int
