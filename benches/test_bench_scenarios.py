@@ -4,8 +4,10 @@ Groups ``scenario-{scenario}-{pattern}`` for the seven scenarios of
 :data:`chunkfold.bench.corpus.SCENARIOS` (chat, long, tools, n3, logprobs, reasoning,
 cjk) and the reads ``event``, ``1k``, ``64k`` and ``random``. Each group holds
 chunkfold's framing (``sse``), decoding (``chunks``) and folding (``feed``)
-and the baselines (``openai``, ``httpx-sse``, ``msgspec``, ``orjson``) of
-:mod:`chunkfold.bench.baselines`, the same code ``chunkfold bench`` times.
+the baselines (``openai``, ``httpx-sse``, ``msgspec``, ``orjson``) of
+:mod:`chunkfold.bench.baselines`, the same code ``chunkfold bench`` times, and the
+msgspec limits of :mod:`chunkfold.bench.limits` (``msgspec-array`` everywhere,
+``msgspec-logprobs`` on the logprobs stream).
 
 Every result is checked with :func:`chunkfold.bench.baselines.check` against what the
 corpus recorded while writing the stream, before any timing: with timing off
@@ -28,7 +30,13 @@ from chunkfold.bench.corpus import CorpusStream
 
 PATTERNS = ("event", "1k", "64k", "random")
 IMPLEMENTATIONS = baselines.BY_NAME
-CASES = [(s, p, i) for s in corpus.SCENARIOS for p in PATTERNS for i in IMPLEMENTATIONS]
+CASES = [
+    (s, p, i)
+    for s in corpus.SCENARIOS
+    for p in PATTERNS
+    for i, impl in IMPLEMENTATIONS.items()
+    if impl.scenarios is None or s in impl.scenarios
+]
 
 
 @cache

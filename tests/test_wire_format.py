@@ -19,7 +19,8 @@ import chunkfold
 import msgspec
 import pydantic
 import pytest
-from chunkfold import corpus, models
+from chunkfold.bench import corpus
+from chunkfold.chat import models
 from chunkfold.compat.openai import ChatCompletionStreamState
 from conftest import fixture_streams, stream_id
 from hypothesis import given, settings

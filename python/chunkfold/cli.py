@@ -172,13 +172,13 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--quick", action="store_true", help="two read patterns and short samples (< 1 minute)"
     )
-    from chunkfold.bench.baselines import IMPLEMENTATIONS
+    from chunkfold.bench.baselines import IMPLEMENTATIONS, LIMITS
     from chunkfold.bench.corpus import READ_PATTERNS, SCENARIOS
 
     for option, names in (
         ("--scenario", SCENARIOS),
         ("--patterns", READ_PATTERNS),
-        ("--impl", [i.name for i in IMPLEMENTATIONS]),
+        ("--impl", [i.name for i in (*IMPLEMENTATIONS, *LIMITS)]),
     ):
         listed = ", ".join(names)
         bench.add_argument(option, action="append", metavar="NAMES", help=f"comma-separated, of: {listed}")

@@ -35,6 +35,7 @@ from typing import Any, Literal
 import msgspec
 
 import chunkfold
+from chunkfold.bench import limits
 from chunkfold.bench.corpus import CorpusStream
 from chunkfold.chat.models import (
     ChatCompletion,
@@ -51,6 +52,7 @@ from chunkfold.chat.models import (
 __all__ = [
     "BY_NAME",
     "IMPLEMENTATIONS",
+    "LIMITS",
     "DictFold",
     "Implementation",
     "Kind",
@@ -65,7 +67,7 @@ __all__ = [
 
 Reads = list[bytes]
 Run = Callable[[Reads], Any]
-Kind = Literal["sse", "chunks", "fold"]
+Kind = Literal["sse", "chunks", "fold", "logprobs"]
 _BASE_URL = "http://127.0.0.1:9/v1"
 _chunk_decoder = msgspec.json.Decoder(ChatCompletionChunk)
 
@@ -86,6 +88,8 @@ class Implementation:
     """The PyPI packages it needs beyond chunkfold's own dependencies."""
     make: Callable[[], Run]
     """Imports what it needs and returns the run function; its docstring describes it."""
+    scenarios: tuple[str, ...] | None = None
+    """The only scenarios it applies to (``None``: all)."""
 
     @property
     def description(self) -> str:
@@ -511,8 +515,22 @@ IMPLEMENTATIONS: tuple[Implementation, ...] = (
     Implementation("orjson", "split + orjson", "fold", True, ("orjson",), _split_orjson),
 )
 
-#: :data:`IMPLEMENTATIONS` by name.
-BY_NAME: dict[str, Implementation] = {impl.name: impl for impl in IMPLEMENTATIONS}
+#: The msgspec floors of :mod:`chunkfold.bench.limits`, timed only when asked for by name.
+LIMITS: tuple[Implementation, ...] = (
+    Implementation("msgspec-array", "msgspec, one array", "chunks", True, (), limits.array_msgspec),
+    Implementation(
+        "msgspec-logprobs",
+        "msgspec, logprob tokens",
+        "logprobs",
+        True,
+        (),
+        limits.logprobs_msgspec,
+        ("logprobs",),
+    ),
+)
+
+#: :data:`IMPLEMENTATIONS` and :data:`LIMITS` by name.
+BY_NAME: dict[str, Implementation] = {impl.name: impl for impl in (*IMPLEMENTATIONS, *LIMITS)}
 
 
 # --- checking results -------------------------------------------------------------------
@@ -630,6 +648,9 @@ def check(implementation: Implementation, result: Any, stream: CorpusStream) -> 
         want = [_chunk_decoder.decode(p) for p in expected.payloads if p != b"[DONE]"]
         if len(got) == len(want):
             got, want = _plain(got), _plain(want)
+    elif implementation.kind == "logprobs":
+        tokens = [t for c in expected.choices for t in c.logprobs or ()]
+        got, want = _plain(result), _plain(msgspec.convert(tokens, list[ChatCompletionTokenLogprob]))
     elif isinstance(result, ChatCompletion) and not implementation.baseline:
         got, want = _plain(result), _plain(expected.completion())
     else:

@@ -45,7 +45,7 @@ from typing import Any, TextIO
 
 import chunkfold._core
 from chunkfold import __version__
-from chunkfold.bench.baselines import IMPLEMENTATIONS, Implementation, Reads, ResultMismatch, check
+from chunkfold.bench.baselines import IMPLEMENTATIONS, LIMITS, Implementation, Reads, ResultMismatch, check
 from chunkfold.bench.corpus import READ_PATTERNS, SCENARIOS, CorpusStream, reads
 
 __all__ = [
@@ -90,6 +90,7 @@ class Settings:
     scenarios: tuple[str, ...] = tuple(SCENARIOS)
     patterns: tuple[str, ...] = READ_PATTERNS
     implementations: tuple[str, ...] = tuple(i.name for i in IMPLEMENTATIONS)
+    """By default every implementation but the msgspec limits (``--impl msgspec-array,msgspec-logprobs``)."""
     repeat: int = 7
     """Samples per measurement; the median is reported."""
     warmup: int = 2
@@ -109,7 +110,7 @@ class Settings:
 
     def validate(self) -> None:
         """Raises :class:`BenchError` for unknown names or counts below one."""
-        known = {i.name for i in IMPLEMENTATIONS}
+        known = {i.name for i in (*IMPLEMENTATIONS, *LIMITS)}
         for kind, names, valid in (
             ("scenario", self.scenarios, SCENARIOS.keys()),
             ("read pattern", self.patterns, READ_PATTERNS),
@@ -200,7 +201,7 @@ class Report:
     def baselines(self) -> list[str]:
         """The baselines measured, in :data:`IMPLEMENTATIONS` order."""
         measured = {m.implementation for m in self.measurements if m.baseline}
-        return [i.name for i in IMPLEMENTATIONS if i.name in measured]
+        return [i.name for i in (*IMPLEMENTATIONS, *LIMITS) if i.name in measured]
 
     def to_json(self) -> dict[str, Any]:
         """The whole report as JSON values."""
@@ -380,6 +381,10 @@ def _measure_stream(
     data = reads(stream.body, pattern, seed=settings.seed)
     timed: list[tuple[Implementation, Run, int]] = []
     for impl, fn in loaded:
+        if impl.scenarios is not None and stream.name not in impl.scenarios:
+            if progress is not None:
+                progress.advance()
+            continue
         if progress is not None:
             progress.update(f"{stream.name}/{pattern}: checking {impl.name}")
         try:
@@ -424,7 +429,7 @@ def run(settings: Settings, *, progress: Progress | None = None) -> Report:
     report = Report(settings=settings, machine=machine())
     wanted = set(settings.implementations) | {REFERENCE}
     loaded: list[tuple[Implementation, Run]] = []
-    for impl in IMPLEMENTATIONS:
+    for impl in (*IMPLEMENTATIONS, *LIMITS):
         if impl.name not in wanted:
             continue
         try:
@@ -533,7 +538,9 @@ def describe(report: Report) -> str:
     if info["chunkfold_build"] == "debug":
         lines.append("warning: chunkfold._core is a debug build; run `maturin develop --release`.")
     measured = {m.implementation for m in report.measurements}
-    lines += [f"  {_column(i.name):>12}: {i.description}" for i in IMPLEMENTATIONS if i.name in measured]
+    lines += [
+        f"  {_column(i.name):>12}: {i.description}" for i in (*IMPLEMENTATIONS, *LIMITS) if i.name in measured
+    ]
     lines += [f"skipped {name}: {why}" for name, why in report.skipped.items()]
     return "\n".join(lines)
 
@@ -569,7 +576,7 @@ def write_chart(report: Report, path: str | Path) -> None:
     plt.rcParams["svg.fonttype"] = "none"  # text stays text: smaller, searchable
     s = report.settings
     measured = {m.implementation for m in report.measurements}
-    shown = [i for i in IMPLEMENTATIONS if i.kind != "sse" and i.name in measured]
+    shown = [i for i in (*IMPLEMENTATIONS, *LIMITS) if i.kind != "sse" and i.name in measured]
     shown.sort(key=lambda i: (i.baseline, i.name != REFERENCE))
     patterns = [p for p in s.patterns if any(m.pattern == p for m in report.measurements)]
     if not patterns or not shown:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 import threading
 from contextlib import suppress
-from typing import Any, TypeVar
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 
 from chunkfold import _core
 from chunkfold.chat.decoder import raise_if_api_error
-from chunkfold.chat.models import ChatCompletion, ChatCompletionChunk, CompletionUsage
+from chunkfold.chat.models import ChatCompletion, ChatCompletionChunk, Choice, ChoiceDelta, CompletionUsage
 from chunkfold.errors import ChunkDecodeError, EventTooLargeError, StreamAPIError
 from chunkfold.events import (
     ChoiceFinished,
@@ -34,6 +35,11 @@ _usage_decoder = msgspec.json.Decoder(CompletionUsage)
 _any_decoder = msgspec.json.Decoder()
 _tokens_decoder = msgspec.json.Decoder(list[dict[str, Any]])
 _encoder = msgspec.json.Encoder()
+# add(chunk) reads the fields of chunks of the common shape straight from
+# these Structs, and encodes the others for the JSON reader.
+_core.register_chat_models(
+    ChatCompletionChunk, Choice, ChoiceDelta, msgspec.structs.astuple, msgspec.UNSET, _encoder.encode
+)
 
 
 class ChatCompletionAccumulator:
@@ -65,7 +71,7 @@ class ChatCompletionAccumulator:
             ``chunkfold.DEFAULT_MAX_EVENT_SIZE``, 16 MiB).
     """
 
-    __slots__ = ("_core", "_error", "_events", "_lock", "_partial", "_strict")
+    __slots__ = ("_core", "_error", "_events", "_front", "_strict")
 
     def __init__(
         self,
@@ -75,38 +81,45 @@ class ChatCompletionAccumulator:
         partial_json: bool = False,
         max_event_size: int | None = None,
     ) -> None:
-        self._core = _core.Accumulator(max_event_size=max_event_size, events=events or partial_json)
+        self._core = _core.Accumulator(
+            max_event_size=max_event_size, events=events or partial_json, strict=strict
+        )
         self._strict = strict
-        self._events = events
-        self._partial: dict[tuple[int, int], PartialJSON] | None = {} if partial_json else None
         self._error: StreamAPIError | None = None
-        # With events on, it keeps the events' Python half in order when two
-        # threads feed one accumulator; the fold itself is locked in Rust.
-        self._lock = threading.Lock() if events or partial_json else None
+        self._events = _Events(self._core, strict, events, partial_json) if events or partial_json else None
+        # What ``feed`` and ``add`` call: with events off, the Rust methods
+        # themselves (same arguments, same errors, an empty list), so that a
+        # read costs no Python frame; with events on, ``_Events``.
+        self._front: Any = self._core if self._events is None else self._events
 
-    def feed(self, data: bytes | bytearray | memoryview, /) -> list[StreamEvent]:
-        """Folds raw stream bytes, split anywhere.
+    if TYPE_CHECKING:
 
-        Everything decodable in ``data`` is folded first. Then, if ``strict``,
-        the malformed payload or oversized event earliest in the stream among
-        those in ``data`` is raised, its ``decoded`` holding this read's events.
-        """
-        try:
-            self._core.feed(data)
-        except (ChunkDecodeError, EventTooLargeError) as exc:
-            if self._strict:
-                exc.decoded = self._take_events()
-                raise
-        return self._take_events()
+        def feed(self, data: bytes | bytearray | memoryview, /) -> list[StreamEvent]:
+            """Folds raw stream bytes, split anywhere."""
 
-    def add(self, chunk: ChatCompletionChunk, /) -> list[StreamEvent]:
-        """Folds one decoded chunk, exactly as ``feed`` would fold its bytes."""
-        return self.add_json(_encoder.encode(chunk))
+        def add(self, chunk: ChatCompletionChunk, /) -> list[StreamEvent]:
+            """Folds one decoded chunk, exactly as ``feed`` would fold its bytes."""
+
+    else:
+        feed = property(
+            attrgetter("_front.feed"),
+            doc="""``feed(data, /)``: folds raw stream bytes, split anywhere, and returns
+            this read's events (``[]`` with events off).
+
+            Everything decodable in ``data`` is folded first. Then, if ``strict``,
+            the malformed payload or oversized event earliest in the stream among
+            those in ``data`` is raised, its ``decoded`` holding this read's events.""",
+        )
+        add = property(
+            attrgetter("_front.add_chunk"),
+            doc="""``add(chunk, /)``: folds one decoded chunk, exactly as ``feed`` would
+            fold its bytes, and returns its events (``[]`` with events off).""",
+        )
 
     def add_json(self, payload: bytes, /) -> list[StreamEvent]:
         """Folds one chunk given as its JSON payload (the data of one event)."""
         self._core.add(payload)
-        return self._take_events()
+        return [] if self._events is None else self._events.take()
 
     def snapshot(self) -> ChatCompletion:
         """The completion as folded so far.
@@ -162,10 +175,10 @@ class ChatCompletionAccumulator:
     @property
     def error(self) -> StreamAPIError | None:
         """The first API error the stream carried, or ``None``."""
+        if self._events is not None:
+            return self._events.api_error()
         if self._error is None:
-            found = self._core.error()
-            if found is not None:
-                self._error = _api_error(*found)
+            self._error = _first_error(self._core)
         return self._error
 
     @property
@@ -217,34 +230,73 @@ class ChatCompletionAccumulator:
         reading them O(1)): copy them to keep a moment's view, and do not
         modify them.
         """
-        if self._partial is None:
+        partial = None if self._events is None else self._events.partial
+        if partial is None or self._events is None:
             raise ValueError("tool_arguments() needs ChatCompletionAccumulator(partial_json=True)")
-        assert self._lock is not None
-        with self._lock:
-            calls = sorted((i, parser) for (c, i), parser in self._partial.items() if c == choice)
+        with self._events.lock:
+            calls = sorted((i, parser) for (c, i), parser in partial.items() if c == choice)
             return [parser.value for _, parser in calls]
 
-    def _take_events(self) -> list[StreamEvent]:
-        if self._lock is None:
-            return []
-        with self._lock:
-            events = [e for raw in self._core.take_events() if (e := _event(*raw)) is not None]
-            if self._partial is not None:
+
+class _Events:
+    """``feed`` and ``add`` with events or partial JSON on: the Rust fold's raw
+    events made into :mod:`chunkfold.events` objects. It holds no reference to
+    its accumulator (no cycle), and keeps the accumulator's API error."""
+
+    __slots__ = ("core", "error", "events", "lock", "partial", "strict")
+
+    def __init__(self, core: _core.Accumulator, strict: bool, events: bool, partial_json: bool) -> None:
+        self.core = core
+        self.strict = strict
+        self.events = events
+        self.partial: dict[tuple[int, int], PartialJSON] | None = {} if partial_json else None
+        self.error: StreamAPIError | None = None
+        # It keeps the events' Python half in order when two threads feed one
+        # accumulator; the fold itself is locked in Rust.
+        self.lock = threading.Lock()
+
+    def feed(self, data: bytes | bytearray | memoryview, /) -> list[StreamEvent]:
+        try:
+            self.core.feed(data)
+        except (ChunkDecodeError, EventTooLargeError) as exc:
+            if self.strict:
+                exc.decoded = self.take()
+                raise
+        return self.take()
+
+    def add_chunk(self, chunk: ChatCompletionChunk, /) -> list[StreamEvent]:
+        self.core.add_chunk(chunk)
+        return self.take()
+
+    def api_error(self) -> StreamAPIError | None:
+        if self.error is None:
+            self.error = _first_error(self.core)
+        return self.error
+
+    def take(self) -> list[StreamEvent]:
+        with self.lock:
+            events = [e for raw in self.core.take_events() if (e := _event(*raw)) is not None]
+            if self.partial is not None:
                 self._feed_partial(events)
-            if not self._events:
+            if not self.events:
                 return []
-            error_is_new = self._error is None
-            if error_is_new and self.error is not None:
-                events.append(ErrorReceived(error=self.error))
+            new_error = self.api_error() if self.error is None else None
+            if new_error is not None:
+                events.append(ErrorReceived(error=new_error))
             return events
 
     def _feed_partial(self, events: list[StreamEvent]) -> None:
-        assert self._partial is not None
+        assert self.partial is not None
         for event in events:
             if isinstance(event, ToolArgumentsDelta) and event.delta:
-                parser = self._partial.setdefault((event.choice, event.index), PartialJSON())
+                parser = self.partial.setdefault((event.choice, event.index), PartialJSON())
                 with suppress(PartialJSONError):  # not JSON after all: the last good view stays
                     parser.feed(event.delta)
+
+
+def _first_error(core: _core.Accumulator) -> StreamAPIError | None:
+    found = core.error()
+    return None if found is None else _api_error(*found)
 
 
 def _event(

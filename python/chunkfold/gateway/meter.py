@@ -18,6 +18,7 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from time import monotonic_ns
 from typing import Any, Literal, TypeVar, overload
 
 import msgspec
@@ -107,6 +108,7 @@ class StreamMeter:
     __slots__ = (
         "_acc",
         "_describe",
+        "_fold",
         "_held",
         "_last",
         "_max_gap",
@@ -132,6 +134,7 @@ class StreamMeter:
         self._max_gap = 0
         self._request_model = request_model
         self._acc: Any = None
+        self._fold: Callable[[bytes | bytearray | memoryview], object] | None = None
         self._protocol: Protocol | None = None
         self._held: bytearray | None = None
         self._sniffer: SSEDecoder | None = None
@@ -146,15 +149,20 @@ class StreamMeter:
     def _start_fold(self, protocol: Protocol) -> None:
         self._protocol = protocol
         self._acc, self._describe = fold_for(protocol)
+        self._fold = self._acc.feed
 
     def feed(self, data: bytes | bytearray | memoryview) -> None:
         """Meters one read."""
-        now = time.monotonic_ns()
-        self._max_gap = max(self._max_gap, now - self._last)
+        # Runs once per read: plain comparisons, no builtin calls.
+        now = monotonic_ns()
+        gap = now - self._last
+        if gap > self._max_gap:
+            self._max_gap = gap
         self._last = now
+        fold = self._fold
         try:
-            if self._acc is not None:
-                self._acc.feed(data)
+            if fold is not None:
+                fold(data)
             else:
                 self._sniff(data)
         except Exception:  # pragma: no cover - strict=False folds everything
@@ -344,10 +352,11 @@ def _tap(
     error: BaseException | None = None
     cancelled = False
     pending = None
+    feed = meter.feed
     try:
         for pending in source:
             yield pending  # to the client first: metering adds no latency
-            meter.feed(pending)
+            feed(pending)
             pending = None
     except GeneratorExit:
         cancelled = True
@@ -372,10 +381,11 @@ async def _atap(
     error: BaseException | None = None
     cancelled = False
     pending = None
+    feed = meter.feed
     try:
         async for pending in source:
             yield pending  # to the client first: metering adds no latency
-            meter.feed(pending)
+            feed(pending)
             pending = None
     except (GeneratorExit, asyncio.CancelledError):
         cancelled = True

@@ -3,12 +3,14 @@
 use std::sync::{Mutex, MutexGuard};
 
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBytes, PyList};
 
+use super::chat_add as add;
 use super::errors::{busy, to_pyerr};
-use super::input::{event_size_limit, to_bytes, DETACH_AT};
+use super::input::{event_size_limit, with_bytes, DETACH_AT};
 use super::now_ns;
 use crate::chat::{self, Event};
+use crate::Error;
 
 /// `(kind, choice, tool position, tool name, text)`, as `accumulate.py` reads it.
 type PyEvent = (
@@ -61,6 +63,9 @@ fn to_py_event(event: Event) -> PyEvent {
 #[pyclass(frozen, module = "chunkfold._core", name = "Accumulator")]
 pub struct Accumulator {
     state: Mutex<chat::Accumulator>,
+    /// Raise malformed payloads and oversized events (else they are only
+    /// counted), so that `feed` can be the Python method itself.
+    strict: bool,
 }
 
 impl Accumulator {
@@ -74,31 +79,60 @@ impl Accumulator {
 #[pymethods]
 impl Accumulator {
     #[new]
-    #[pyo3(signature = (*, max_event_size = None, events = false))]
-    fn new(max_event_size: Option<&Bound<'_, PyAny>>, events: bool) -> PyResult<Self> {
+    #[pyo3(signature = (*, max_event_size = None, events = false, strict = true))]
+    fn new(
+        max_event_size: Option<&Bound<'_, PyAny>>,
+        events: bool,
+        strict: bool,
+    ) -> PyResult<Self> {
         let max_event_size = event_size_limit(max_event_size)?;
         Ok(Self {
             state: Mutex::new(chat::Accumulator::new(max_event_size, events)),
+            strict,
         })
     }
 
     /// Folds `data`; raises after folding everything else if a payload was
-    /// malformed or an event too large.
+    /// malformed or an event too large (with `strict`). Returns a new empty
+    /// list: with events off, `ChatCompletionAccumulator.feed` is this method.
     #[pyo3(signature = (data, /))]
-    fn feed(&self, data: &Bound<'_, PyAny>) -> PyResult<()> {
+    fn feed<'py>(&self, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
         let py = data.py();
-        let input = to_bytes(data)?;
-        let mut guard = self.lock()?;
-        let acc = &mut *guard;
-        let bytes = input.as_bytes();
-        let now = now_ns();
-        let result = if bytes.len() >= DETACH_AT {
-            // The input is an immutable `bytes` kept alive by `input`.
-            py.detach(|| acc.feed(bytes, now))
-        } else {
-            acc.feed(bytes, now)
+        let result = with_bytes(data, |bytes| {
+            let mut guard = self.lock()?;
+            let acc = &mut *guard;
+            let now = now_ns();
+            Ok(if bytes.len() >= DETACH_AT {
+                // The input is an immutable `bytes`, alive for the whole call.
+                py.detach(|| acc.feed(bytes, now))
+            } else {
+                acc.feed(bytes, now)
+            })
+        })?;
+        match result {
+            Err(Error::Json { .. } | Error::EventTooLarge { .. }) if !self.strict => {}
+            Err(e) => return Err(to_pyerr(py, &e, None)),
+            Ok(()) => {}
+        }
+        Ok(PyList::empty(py))
+    }
+
+    /// Folds one decoded `ChatCompletionChunk`, reading its fields directly
+    /// when it has the common shape, else as its JSON. Returns a new empty
+    /// list: with events off, `ChatCompletionAccumulator.add` is this method.
+    #[pyo3(signature = (chunk, /))]
+    fn add_chunk<'py>(&self, chunk: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
+        let py = chunk.py();
+        let tuples = add::read(chunk)?;
+        let result = match tuples.as_deref().and_then(|t| add::direct(py, t)) {
+            Some(direct) => self.lock()?.add_direct(&direct, now_ns()),
+            None => {
+                let json = add::encode(chunk)?;
+                self.lock()?.add(json.as_bytes(), now_ns())
+            }
         };
-        result.map_err(|e| to_pyerr(py, &e, None))
+        result.map_err(|e| to_pyerr(py, &e, None))?;
+        Ok(PyList::empty(py))
     }
 
     /// Folds one whole chunk payload (JSON bytes).

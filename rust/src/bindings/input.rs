@@ -38,6 +38,19 @@ pub(crate) fn to_bytes<'py>(data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyB
     Ok(PyBytes::new(data.py(), &owned))
 }
 
+/// Calls `f` with `data`'s bytes: a `bytes` is borrowed where it lies (no
+/// reference taken: the caller's argument keeps it alive for the call), any
+/// other buffer goes through [`to_bytes`].
+pub(crate) fn with_bytes<T>(
+    data: &Bound<'_, PyAny>,
+    f: impl FnOnce(&[u8]) -> PyResult<T>,
+) -> PyResult<T> {
+    if let Ok(bytes) = data.cast::<PyBytes>() {
+        return f(bytes.as_bytes());
+    }
+    f(to_bytes(data)?.as_bytes())
+}
+
 /// A `max_event_size` argument: a positive `int`, or `None` for the default.
 pub(crate) fn event_size_limit(value: Option<&Bound<'_, PyAny>>) -> PyResult<usize> {
     let Some(value) = value.filter(|v| !v.is_none()) else {

@@ -3,6 +3,7 @@
 
 mod anthropic;
 mod chat;
+mod chat_add;
 mod errors;
 mod frames;
 mod input;
@@ -28,6 +29,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<frames::ChunkFramer>()?;
     m.add_class::<chat::Accumulator>()?;
     m.add_class::<responses::ResponseFold>()?;
+    m.add_function(wrap_pyfunction!(chat_add::register_chat_models, m)?)?;
     m.add_class::<frames::Segment>()?;
     m.add_class::<anthropic::MessageAccumulator>()?;
     Ok(())

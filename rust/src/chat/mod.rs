@@ -2,11 +2,13 @@
 //! from the raw bytes: SSE framing, a lazy JSON read and the merge rules,
 //! with no intermediate objects.
 
+mod direct;
 mod output;
 mod reader;
 mod state;
 mod template;
 
+pub use direct::{DirectChoice, DirectChunk};
 pub use state::{Event, Fold};
 
 use crate::sse::{Event as SseEvent, Scanner, Tail};
@@ -64,8 +66,8 @@ struct State {
     events: Option<Vec<Event>>,
     /// The previous chunk's bytes up to its choices; see `reader::Prefix`.
     prefix: Vec<u8>,
-    /// The previous chunk's shape, if it had one; see `template`.
-    template: Option<template::Template>,
+    /// The shape of each choice's latest chunk, if it had one; see `template`.
+    templates: template::Templates,
     /// Tests turn the prefix and template caches off, to compare.
     #[cfg(test)]
     uncached: bool,
@@ -223,12 +225,14 @@ impl State {
         self.arena.clear();
         #[cfg(test)]
         if self.uncached {
-            self.template = None;
+            self.templates.clear();
             self.prefix.clear();
         }
-        let templated = match (&self.template, is_error_event) {
-            (Some(template), false) => template.matches(event.data, &mut self.arena),
-            _ => None,
+        let templated = match is_error_event {
+            false => self
+                .templates
+                .matches(event.data, &mut self.arena, &self.fold),
+            true => None,
         };
         if let Some(ops) = templated {
             self.ops.extend(ops);
@@ -254,8 +258,9 @@ impl State {
     }
 
     /// Reads a payload in full, and keeps its prefix and template for the
-    /// next chunk; both are dropped whenever this chunk has none, because
-    /// "last non-empty wins" fields are idempotent only right after.
+    /// next chunks. The prefix is dropped whenever this chunk has none,
+    /// because "last non-empty wins" fields are idempotent only right after;
+    /// templates check those fields themselves (see `template`).
     fn read(&mut self, event: &SseEvent<'_>) -> Result<(), Error> {
         let meta = self.fold.id.is_empty() || self.fold.model.is_empty() || self.fold.created == 0;
         let resume = (!self.prefix.is_empty() && event.data.starts_with(&self.prefix))
@@ -265,7 +270,7 @@ impl State {
             Ok(layout) => layout,
             Err(error) => {
                 self.prefix.clear();
-                self.template = None;
+                self.templates.clear();
                 return Err(Error::Json {
                     offset: event.offset,
                     message: error.to_string(),
@@ -282,7 +287,8 @@ impl State {
             Some(_) => {}
             None => self.prefix.clear(),
         }
-        self.template = template::Template::learn(event.data, &self.ops, &layout);
+        self.templates
+            .learn(event.data, &self.ops, &self.arena, &layout);
         Ok(())
     }
 

@@ -15,9 +15,73 @@
 //! compared are the same, so they mean the same, and what they meant was
 //! idempotent (set-once ids, "last non-empty" fingerprints, nulls). Matching
 //! costs two memory compares and two string scans instead of a parse.
+//!
+//! [`Templates`] keeps one template per choice, so that streams that
+//! interleave choices (`n > 1`) match too. A template met again after other
+//! chunks folded in between is still exact: the set-once metadata cannot
+//! have changed, and the "last non-empty wins" fingerprint and service tier
+//! are compared with the fold's before the template is used.
 
-use super::reader::{Layout, Op, Text, ToolFragment};
+use super::reader::{text_str, Layout, Op, Text, ToolFragment};
+use super::state::Fold;
 use crate::json::Cursor;
+
+/// The most templates kept: one per choice, for this many choices.
+const MAX_TEMPLATES: usize = 8;
+
+/// One [`Template`] per choice; see the module docs.
+#[derive(Debug, Default)]
+pub struct Templates {
+    list: Vec<Template>,
+    /// The template to try first: the one after the last that matched, as
+    /// interleaved choices take turns.
+    next: usize,
+}
+
+impl Templates {
+    /// Forgets every template.
+    pub fn clear(&mut self) {
+        self.list.clear();
+        self.next = 0;
+    }
+
+    /// The ops of `payload` if a template matches it and still folds
+    /// exactly as a full read would; see [`Template::matches`].
+    pub fn matches(&mut self, payload: &[u8], arena: &mut String, fold: &Fold) -> Option<[Op; 2]> {
+        let count = self.list.len();
+        for step in 0..count {
+            let at = (self.next + step) % count;
+            let Some(template) = self.list.get(at) else {
+                break;
+            };
+            if !template.current(fold) {
+                continue;
+            }
+            if let Some(ops) = template.matches(payload, arena) {
+                self.next = (at + 1) % count;
+                return Some(ops);
+            }
+        }
+        None
+    }
+
+    /// Learns the template of a chunk just read in full, if it has one, in
+    /// place of its choice's previous template.
+    pub fn learn(&mut self, payload: &[u8], ops: &[Op], arena: &str, layout: &Layout) {
+        let Some(template) = Template::learn(payload, ops, arena, layout) else {
+            return;
+        };
+        let choice = template.ops[0];
+        if let Some(old) = self.list.iter_mut().find(|t| t.ops[0] == choice) {
+            *old = template;
+        } else {
+            if self.list.len() == MAX_TEMPLATES {
+                self.list.remove(0);
+            }
+            self.list.push(template);
+        }
+    }
+}
 
 /// See the module docs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +95,11 @@ pub struct Template {
     /// The ops the template chunk folded, less its idempotent metadata; the
     /// variable op's text is replaced on each match.
     ops: [Op; 2],
+    /// The non-empty `system_fingerprint` and `service_tier` the template
+    /// chunk carried: folding them again changes nothing only while the
+    /// fold holds the same values.
+    fingerprint: String,
+    service_tier: String,
 }
 
 /// Whether an op is metadata that folding again changes nothing.
@@ -42,8 +111,15 @@ fn idempotent(op: &Op) -> bool {
 }
 
 impl Template {
+    /// Whether folding the template chunk's metadata again would change
+    /// nothing in `fold`.
+    fn current(&self, fold: &Fold) -> bool {
+        (self.fingerprint.is_empty() || self.fingerprint == fold.system_fingerprint)
+            && (self.service_tier.is_empty() || self.service_tier == fold.service_tier)
+    }
+
     /// The template of a chunk just read in full, if it has one.
-    pub fn learn(payload: &[u8], ops: &[Op], layout: &Layout) -> Option<Self> {
+    pub fn learn(payload: &[u8], ops: &[Op], arena: &str, layout: &Layout) -> Option<Self> {
         let (start, end) = layout.variable.filter(|_| layout.variables == 1)?;
         let mut folded = ops.iter().filter(|op| !idempotent(op));
         let choice @ Op::Choice(_) = *folded.next()? else {
@@ -74,11 +150,22 @@ impl Template {
             Some(_) => return None,
             None => (payload.get(end..)?.to_vec(), None),
         };
+        let mut fingerprint = String::new();
+        let mut service_tier = String::new();
+        for op in ops {
+            match *op {
+                Op::Fingerprint(t) => text_str(arena, t).clone_into(&mut fingerprint),
+                Op::ServiceTier(t) => text_str(arena, t).clone_into(&mut service_tier),
+                _ => {}
+            }
+        }
         Some(Self {
             head,
             middle,
             tail,
             ops: [choice, variable],
+            fingerprint,
+            service_tier,
         })
     }
 

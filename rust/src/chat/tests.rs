@@ -255,3 +255,33 @@ fn first_token_is_the_first_chunk_with_output_not_the_role() {
     assert_eq!(first_token(&[role, function]), Some(1));
     assert_eq!(first_token(&[role, audio_id, audio]), Some(2));
 }
+
+#[test]
+fn interleaved_choices_keep_the_last_fingerprint() {
+    let chunk = |choice: u8, fp: &str, text: &str| {
+        format!(
+            "data: {{\"id\":\"c\",\"model\":\"m\",\"created\":1,\"system_fingerprint\":\"{fp}\",\
+\"choices\":[{{\"index\":{choice},\"delta\":{{\"content\":\"{text}\"}},\"finish_reason\":null}}]}}\n\n"
+        )
+    };
+    let body = [
+        chunk(0, "fp1", "a"),
+        chunk(1, "fp1", "x"),
+        chunk(0, "fp1", "b"),
+        chunk(1, "fp2", "y"),
+        chunk(1, "fp2", "z"),
+        chunk(0, "fp1", "c"),
+        chunk(1, "fp2", "w"),
+        chunk(0, "fp1", "d"),
+    ]
+    .concat();
+    let cached = fold(&[body.as_bytes()]);
+    assert_eq!(
+        completion(&cached),
+        completion(&fold_with(&[body.as_bytes()], true))
+    );
+    assert_eq!(cached.fold().system_fingerprint, "fp1");
+    let content = |i| cached.fold().choice(i).and_then(|c| c.content.clone());
+    assert_eq!(content(0).as_deref(), Some("abcd"));
+    assert_eq!(content(1).as_deref(), Some("xyzw"));
+}
