@@ -6,9 +6,8 @@ import json
 
 import pytest
 from anthropic_reference import FIXTURES
-from chunkfold.anthropic.inspection import inspect_message_bytes, looks_anthropic
+from chunkfold.anthropic.inspection import inspect_message_bytes
 from chunkfold.cli import EXIT_PROBLEMS, main
-from conftest import FIXTURES as ALL_FIXTURES
 
 
 def test_a_clean_stream_folds_to_its_message(capsys: pytest.CaptureFixture[str]) -> None:
@@ -37,11 +36,3 @@ def test_findings() -> None:
     codes = {f.code for f in found.problems}
     assert codes == {"invalid-tool-input", "missing-message-stop", "malformed-event"}
     assert found.status == "truncated"
-
-
-def test_detection() -> None:
-    for path in FIXTURES.glob("*.sse"):
-        assert looks_anthropic(path.read_bytes()), path.name
-    for path in (ALL_FIXTURES / "openai").glob("*.sse"):
-        assert not looks_anthropic(path.read_bytes()), path.name
-    assert not looks_anthropic(b"")

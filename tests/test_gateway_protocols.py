@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from chunkfold.errors import UnknownProtocolError
 from chunkfold.gateway import SNIFF_LIMIT, StreamMeter, StreamSummary, detect_protocol, tap
+from chunkfold.gateway.protocols import sniff_protocol
 from conftest import FIXTURES
 
 CHAT = (FIXTURES / "providers" / "openrouter_o3_encrypted_reasoning_keepalives.sse").read_bytes()
@@ -149,3 +150,16 @@ def test_sniffing_holds_at_most_the_limit() -> None:
     assert summary.protocol is None
     assert isinstance(summary.error, UnknownProtocolError)
     assert summary.bytes == (SNIFF_LIMIT // len(ping) + 2) * len(ping) + len(CHAT_EVENT) + 8
+
+
+@pytest.mark.parametrize("folder", ["openai", "providers", "responses", "anthropic"])
+def test_every_recorded_stream_is_sniffed_as_its_protocol(folder: str) -> None:
+    expected = {"openai": "chat", "providers": "chat"}.get(folder, folder)
+    wrong = {
+        path.name: found
+        for path in sorted((FIXTURES / folder).glob("*.sse"))
+        if (found := sniff_protocol(path.read_bytes())) != expected
+    }
+    assert not wrong
+    assert sniff_protocol(b"") is None
+    assert sniff_protocol(b": only a comment\n\n") is None

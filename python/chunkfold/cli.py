@@ -116,18 +116,20 @@ def _inspect(args: argparse.Namespace) -> int:
         print(f"chunkfold inspect: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
     source = "standard input" if args.file == "-" else args.file
-    from chunkfold.anthropic.inspection import inspect_message_bytes, looks_anthropic
-    from chunkfold.responses.inspection import inspect_response_bytes, looks_like_responses
+    from chunkfold.anthropic.inspection import inspect_message_bytes
+    from chunkfold.gateway.protocols import sniff_protocol
+    from chunkfold.responses.inspection import inspect_response_bytes
 
     found: Any = None
-    if looks_like_responses(body):
+    protocol = sniff_protocol(body)
+    if protocol == "responses":
         found = inspect_response_bytes(body, source=source)
         if args.chunks:
             for event in found.events:
                 sys.stdout.write(encode_model(event).decode() + "\n")
         else:
             sys.stdout.write(msgspec.json.format(encode_model(found.response), indent=2).decode() + "\n")
-    elif looks_anthropic(body):
+    elif protocol == "anthropic":
         found = inspect_message_bytes(body, source=source)
         text = msgspec.json.encode(found.message)  # with each block's type tag
         sys.stdout.write(msgspec.json.format(text, indent=2).decode() + "\n")

@@ -1,23 +1,21 @@
 """``chunkfold inspect`` for Anthropic Messages streams: the folded message of a
 captured stream, and what is wrong with the stream.
 
-:func:`looks_anthropic` decides from the first event that has a JSON ``type``;
-:func:`inspect_message_bytes` folds with :class:`chunkfold.MessageAccumulator`
+``chunkfold inspect`` picks it with
+:func:`chunkfold.gateway.protocols.sniff_protocol`; :func:`inspect_message_bytes` folds with :class:`chunkfold.MessageAccumulator`
 and lists the findings in the shape :mod:`chunkfold.inspection` uses.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
-from chunkfold import MessageAccumulator, SSEDecoder
+from chunkfold import MessageAccumulator
 from chunkfold.anthropic.models import Message, ToolUseBlock, Usage
-from chunkfold.errors import ChunkfoldError
 from chunkfold.inspection import Finding
 from chunkfold.usage import TokenUsage
 
-__all__ = ["MessageInspection", "inspect_message_bytes", "looks_anthropic"]
+__all__ = ["MessageInspection", "inspect_message_bytes"]
 
 _EVENT_TYPES = frozenset(
     {"message_start", "content_block_start", "content_block_delta", "content_block_stop"}
@@ -29,23 +27,6 @@ _ENDINGS = {
     "finished": "a stop reason, but no message_stop",
     "truncated": "truncated: no stop reason and no message_stop",
 }
-
-
-def looks_anthropic(body: bytes) -> bool:
-    """Whether the first event with a JSON ``type`` is an Anthropic Messages event."""
-    decoder = SSEDecoder()
-    try:
-        events = decoder.feed(body[: 1 << 20] + b"\n\n")
-    except ChunkfoldError as exc:
-        events = list(exc.decoded)
-    for event in events:
-        try:
-            obj = json.loads(event.raw)
-        except ValueError:
-            continue
-        if isinstance(obj, dict) and "type" in obj:
-            return obj["type"] in _EVENT_TYPES
-    return False
 
 
 @dataclass(slots=True)

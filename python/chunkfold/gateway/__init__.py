@@ -10,7 +10,7 @@ Prometheus (:mod:`chunkfold.gateway.telemetry`).
 
 from chunkfold.gateway.meter import SNIFF_LIMIT, StreamMeter, StreamSummary, summary_line, tap
 from chunkfold.gateway.middleware import StreamMeterMiddleware
-from chunkfold.gateway.protocols import PROTOCOLS, Protocol, detect_protocol
+from chunkfold.gateway.protocols import PROTOCOLS, Protocol, detect_protocol, sniff_protocol
 from chunkfold.gateway.telemetry import fan_out, otel_recorder, prometheus_recorder
 from chunkfold.gateway.usage_chunk import adrop_usage_chunk, drop_usage_chunk, ensure_include_usage
 
@@ -28,6 +28,7 @@ __all__ = [
     "fan_out",
     "otel_recorder",
     "prometheus_recorder",
+    "sniff_protocol",
     "summary_line",
     "tap",
 ]

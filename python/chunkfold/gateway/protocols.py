@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import msgspec
 
-__all__ = ["PROTOCOLS", "Protocol", "detect_protocol", "fold_for"]
+__all__ = ["PROTOCOLS", "Protocol", "detect_protocol", "fold_for", "sniff_protocol"]
 
 Protocol = Literal["chat", "responses", "anthropic"]
 #: Every protocol chunkfold folds.
@@ -80,6 +80,24 @@ def detect_protocol(
     else:
         raise TypeError(f"first_event must be bytes, str or a mapping, not {type(first_event).__name__}")
     return _decide(head)
+
+
+def sniff_protocol(body: bytes | bytearray | memoryview, /) -> Protocol | None:
+    """The protocol of a captured stream: :func:`detect_protocol` on each of
+    its events in turn (the first 1 MiB), until one decides."""
+    from chunkfold._core import SSEDecoder
+    from chunkfold.errors import ChunkfoldError
+
+    decoder = SSEDecoder()
+    try:
+        events = decoder.feed(bytes(body[: 1 << 20]) + b"\n\n")
+    except ChunkfoldError as exc:
+        events = list(exc.decoded or [])
+    for event in events:
+        protocol = detect_protocol(first_event=event.raw)
+        if protocol is not None:
+            return protocol
+    return None
 
 
 def _decide(head: _Head) -> Protocol | None:

@@ -32,7 +32,7 @@ from chunkfold.responses.models import (
     decode_event,
 )
 
-__all__ = ["ResponseInspection", "inspect_response_bytes", "looks_like_responses"]
+__all__ = ["ResponseInspection", "inspect_response_bytes"]
 
 _ENDINGS = {
     "done": "response.completed",
@@ -102,24 +102,6 @@ class ResponseInspection:
             lines.append(f"notes:     {len(notes)}")
             lines += [f"  {n}" for n in notes]
         return "\n".join(lines)
-
-
-def looks_like_responses(body: bytes) -> bool:
-    """Whether the first JSON event of ``body`` is a Responses API event (a ``type``
-    and no ``choices``)."""
-    decoder = SSEDecoder()
-    try:
-        events = decoder.feed(body) + decoder.finish()
-    except EventTooLargeError as exc:
-        events = list(exc.decoded)
-    for event in events:
-        try:
-            obj = _any.decode(event.raw)
-        except msgspec.DecodeError:
-            continue
-        if isinstance(obj, dict):
-            return isinstance(obj.get("type"), str) and "choices" not in obj
-    return False
 
 
 def inspect_response_bytes(body: bytes, *, source: str = "-") -> ResponseInspection:
