@@ -3,7 +3,8 @@ captured stream, and what is wrong with the stream.
 
 ``chunkfold inspect`` picks it with
 :func:`chunkfold.gateway.protocols.sniff_protocol`; :func:`inspect_message_bytes`
-folds with :class:`chunkfold.MessageAccumulator` and lists the findings in the shape :mod:`chunkfold.inspection` uses.
+folds with :class:`chunkfold.MessageAccumulator` and lists the findings in
+the shape :mod:`chunkfold.inspection` uses.
 """
 
 from __future__ import annotations
