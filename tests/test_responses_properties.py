@@ -347,14 +347,24 @@ def test_garbage_gives_a_typed_error_or_a_result(garbage: bytes, rng: random.Ran
     decoder.finish()
 
 
+def test_invalid_utf8_is_replaced_as_whatwg_says() -> None:
+    acc = ResponseAccumulator()
+    acc.feed(
+        b'data: {"type":"response.output_text.delta","output_index":0,"content_index":0,'
+        b'"delta":"a\xff\xfeb"}\n\n'
+    )
+    [message] = acc.finish().output
+    assert message.content[0].text == "a\ufffd\ufffdb" == b"a\xff\xfeb".decode("utf-8", "replace")
+
+
 def test_hostile_inputs() -> None:
     acc = ResponseAccumulator(max_event_size=1 << 16)
     with pytest.raises(EventTooLargeError):
         acc.feed(b"data: " + b"x" * (1 << 20))  # no newline: bounded by max_event_size
     with pytest.raises(ChunkDecodeError):
         acc.feed(b"\n\ndata: " + b"[" * 50_000 + b"\n\n")  # deep nesting: no recursion
-    with pytest.raises(ChunkDecodeError):
-        acc.feed(b'data: {"type":"response.output_text.delta","delta":"\xff\xfe"}\n\n')  # invalid UTF-8
+    # invalid UTF-8: WHATWG's rule, as everywhere: one U+FFFD per invalid sequence
+    acc.feed(b'data: {"type":"response.output_text.delta","delta":"\xff\xfe"}\n\n')
     acc.feed(
         b'data: {"type":"response.output_text.delta","output_index":9223372036854775807,"delta":"a"}\n\n'
     )

@@ -101,7 +101,7 @@ class ChatCompletionStreamState:
         if self._parsed:
             # openai rebuilds the message of every choice in the chunk, and
             # with it drops what content.done parsed.
-            for choice in chunk.choices:
+            for choice in chunk.choices or ():
                 self._parsed.pop(choice.index, None)
         payload = chunk.model_dump_json(exclude_unset=True, warnings=False).encode()
         plan: list[tuple[Any, ...]] = [("chunk", chunk)]
@@ -134,7 +134,7 @@ class ChatCompletionStreamState:
         if chunk.usage is not None or chunk.system_fingerprint != snapshot.system_fingerprint:
             return False
         known = {choice.index: choice for choice in snapshot.choices}
-        for choice in chunk.choices:
+        for choice in chunk.choices or ():
             delta = choice.delta
             old = known.get(choice.index)
             if (
@@ -154,7 +154,7 @@ class ChatCompletionStreamState:
         """openai's check, at the same point: the choices before the cut one
         are folded whole, the cut one without its logprobs, and the chunk's
         usage and fingerprint not at all."""
-        for position, choice in enumerate(chunk.choices):
+        for position, choice in enumerate(chunk.choices or ()):
             if choice.finish_reason not in ("length", "content_filter"):
                 continue
             from openai import ContentFilterFinishReasonError, LengthFinishReasonError
