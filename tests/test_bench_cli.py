@@ -323,16 +323,20 @@ def protocol_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, di
 def test_protocol_rows_in_the_table(protocol_run: tuple[int, str, dict[str, Any]]) -> None:
     status, out, _ = protocol_run
     assert status == 0
-    header, _, text, tool, mean = out.splitlines()[:5]
+    header, _, text, text_mean, tool, tool_mean = out.splitlines()[:6]
     assert header.split() == ["stream", "chunks", "MB/s", "accumulate", "openai", "msgspec", "anthropic"]
     assert text.startswith("responses-text, 64k")
     assert " 506 " in text
     assert text.count("\u00d7)") == 2  # openai and msgspec; no anthropic cell
     assert text.rstrip().endswith("-")
+    assert text_mean.startswith("geometric mean, responses")
+    assert text_mean.count("\u00d7") == 2
     assert tool.startswith("anthropic-tool, 64k")
     assert " 1,027 " in tool
     assert tool.count("\u00d7)") == 2  # msgspec and anthropic; no openai cell
-    assert mean.startswith("geometric mean")
+    assert tool_mean.startswith("geometric mean, anthropic")
+    assert tool_mean.split()[3] == "-"  # no openai baseline for Anthropic
+    assert tool_mean.count("\u00d7") == 2
     assert "accumulate (responses): chunkfold.ResponseAccumulator.feed" in out
     assert "anthropic (anthropic): anthropic-sdk-python's MessageStream" in out
 

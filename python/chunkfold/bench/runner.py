@@ -388,7 +388,9 @@ def format_table(report: Report, *, markdown: bool = False) -> str:
     """The results as a table: one row per stream, µs per chunk in every cell, with
     MB/s for chunkfold accumulate and the speed-up over it for each baseline.
 
-    A last row gives each baseline's geometric-mean speed-up.
+    A last row gives each baseline's geometric-mean speed-up; when more than one
+    protocol was measured, each protocol's rows end with its own (the speed-ups of
+    different protocols are not averaged together).
     """
     settings = report.settings
     measured = {m.implementation for m in report.measurements if not m.baseline}
@@ -397,9 +399,22 @@ def format_table(report: Report, *, markdown: bool = False) -> str:
     baselines = report.baselines()
     header = ["stream", "chunks", "MB/s", *(_column(name) for name in ours), *baselines]
     rows: list[list[str]] = []
+    protocols = [p for p in registry.PROTOCOLS if any(m.protocol == p.name for m in report.measurements)]
+    for protocol in protocols:
+        scenarios = [s for s in settings.scenarios if s in protocol.scenarios]
+        label = "geometric mean" if len(protocols) == 1 else f"geometric mean, {protocol.name}"
+        rows += _rows(report, scenarios, ours, baselines, label)
+    return _render(header, rows, markdown=markdown)
+
+
+def _rows(
+    report: Report, scenarios: list[str], ours: list[str], baselines: list[str], mean: str
+) -> list[list[str]]:
+    """One protocol's rows of :func:`format_table`, then its geometric-mean row labelled ``mean``."""
+    rows: list[list[str]] = []
     ratios: dict[str, list[float]] = {b: [] for b in baselines}
-    for scenario in settings.scenarios:
-        for pattern in settings.patterns:
+    for scenario in scenarios:
+        for pattern in report.settings.patterns:
             reference = report.get(scenario, pattern, REFERENCE)
             if reference is None:
                 continue
@@ -418,8 +433,8 @@ def format_table(report: Report, *, markdown: bool = False) -> str:
             rows.append(row)
     if rows and baselines:
         geomeans = [_ratio(statistics.geometric_mean(r)) if r else "-" for r in ratios.values()]
-        rows.append(["geometric mean", "", "", *([""] * len(ours)), *geomeans])
-    return _render(header, rows, markdown=markdown)
+        rows.append([mean, "", "", *([""] * len(ours)), *geomeans])
+    return rows
 
 
 def _render(header: list[str], rows: list[list[str]], *, markdown: bool) -> str:
@@ -451,10 +466,12 @@ def describe(report: Report) -> str:
     ]
     if info["chunkfold_build"] == "debug":
         lines.append("warning: chunkfold._core is a debug build; run `maturin develop --release`.")
-    lines += [
-        f"  {_column(i.name):>12}{'' if protocol == 'chat' else f' ({protocol})'}: {i.description}"
+    legend = [
+        (_column(i.name) + ("" if protocol == "chat" else f" ({protocol})"), i.description)
         for protocol, i in report.implementations()
     ]
+    width = max((len(name) for name, _ in legend), default=0)
+    lines += [f"  {name:>{width}}: {description}" for name, description in legend]
     lines += [f"skipped {name}: {why}" for name, why in report.skipped.items()]
     return "\n".join(lines)
 
