@@ -38,18 +38,23 @@ def by_name(name: str) -> Implementation:
     return next(i for i in IMPLEMENTATIONS if i.name == name)
 
 
-@pytest.fixture(scope="module")
-def fast_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, dict[str, Any]]:
-    """One fast run of the whole command line with JSON output: (exit status, stdout, JSON)."""
-    out = tmp_path_factory.mktemp("bench") / "bench.json"
+def run_with_json(args: list[str], tmp: pytest.TempPathFactory) -> tuple[int, str, dict[str, Any]]:
+    """Runs the whole command line with JSON output: (exit status, stdout, JSON)."""
+    out = tmp.mktemp("bench") / "bench.json"
     capture = io.StringIO()
     real = sys.stdout
     sys.stdout = capture
     try:
-        status = main([*FAST, "--json", str(out)])
+        status = main([*args, "--json", str(out)])
     finally:
         sys.stdout = real
     return status, capture.getvalue(), json.loads(out.read_text())
+
+
+@pytest.fixture(scope="module")
+def fast_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, dict[str, Any]]:
+    """One fast run of the chat scenario."""
+    return run_with_json(FAST, tmp_path_factory)
 
 
 def test_the_table(fast_run: tuple[int, str, dict[str, Any]]) -> None:
@@ -308,16 +313,8 @@ PROTOCOL_RUN = [*FAST[:2], "responses-text,anthropic-tool", *FAST[3:]]
 
 @pytest.fixture(scope="module")
 def protocol_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, dict[str, Any]]:
-    """One fast run of a Responses and an Anthropic scenario with JSON output."""
-    out = tmp_path_factory.mktemp("bench") / "bench.json"
-    capture = io.StringIO()
-    real = sys.stdout
-    sys.stdout = capture
-    try:
-        status = main([*PROTOCOL_RUN, "--json", str(out)])
-    finally:
-        sys.stdout = real
-    return status, capture.getvalue(), json.loads(out.read_text())
+    """One fast run of a Responses and an Anthropic scenario."""
+    return run_with_json(PROTOCOL_RUN, tmp_path_factory)
 
 
 def test_protocol_rows_in_the_table(protocol_run: tuple[int, str, dict[str, Any]]) -> None:

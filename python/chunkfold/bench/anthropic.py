@@ -19,14 +19,15 @@ Implementations (:data:`IMPLEMENTATIONS`), each from reads to the final message:
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
 import msgspec
 
 import chunkfold
-from chunkfold.bench.implementation import Implementation, Reads, ResultMismatch, Run, first_difference, plain
-from chunkfold.bench.streams import BenchScenario, BenchStream
+from chunkfold.bench.implementation import Implementation, Reads, Run, feed_all, plain
+from chunkfold.bench.streams import BenchScenario, checker, scenarios
 
 __all__ = ["IMPLEMENTATIONS", "SCENARIOS", "check", "message_stream", "summarize"]
 
@@ -144,14 +145,7 @@ def message_stream(kind: str, deltas: int, *, seed: int = 0) -> tuple[bytes, dic
 def _feed() -> Run:
     """chunkfold.MessageAccumulator.feed: bytes to the final Message."""
 
-    def run(reads: Reads) -> Any:
-        acc = chunkfold.MessageAccumulator()
-        feed = acc.feed
-        for read in reads:
-            feed(read)
-        return acc.finish()
-
-    return run
+    return functools.partial(feed_all, chunkfold.MessageAccumulator)
 
 
 class _Delta(msgspec.Struct, gc=False):
@@ -258,19 +252,13 @@ IMPLEMENTATIONS: tuple[Implementation, ...] = (
 )
 
 
-def _scenario(name: str, kind: str, deltas: int, description: str) -> BenchScenario:
-    return BenchScenario(name, description, lambda seed: message_stream(kind, deltas, seed=seed))
-
-
 #: The Anthropic scenarios, by name.
-SCENARIOS: dict[str, BenchScenario] = {
-    s.name: s
-    for s in (
-        _scenario("anthropic-text", "text", 500, "Anthropic text answer, 500 text_delta events"),
-        _scenario("anthropic-tool", "tool", 1000, "Anthropic tool call, input in 1000 fragments"),
-        _scenario("anthropic-thinking", "thinking", 500, "Anthropic thinking then text, 500 deltas"),
-    )
-}
+SCENARIOS: dict[str, BenchScenario] = scenarios(
+    message_stream,
+    ("anthropic-text", "text", 500, "Anthropic text answer, 500 text_delta events"),
+    ("anthropic-tool", "tool", 1000, "Anthropic tool call, input in 1000 input_json_delta fragments"),
+    ("anthropic-thinking", "thinking", 500, "Anthropic thinking, then text, 500 deltas"),
+)
 
 
 # --- checking results -------------------------------------------------------------------
@@ -303,9 +291,6 @@ def summarize(message: Any) -> dict[str, Any]:
     }
 
 
-def check(implementation: Implementation, result: Any, stream: BenchStream) -> None:
-    """Raises :class:`ResultMismatch` unless ``result`` is the message the stream recorded
-    (as :func:`summarize` sees it)."""
-    got, want = summarize(result), summarize(stream.expected)
-    if got != want:
-        raise ResultMismatch(f"{implementation.name} on {stream.name}: {first_difference(got, want)}")
+#: Raises :class:`~chunkfold.bench.implementation.ResultMismatch` unless a result is what the
+#: stream recorded, as :func:`summarize` sees it.
+check = checker(summarize)

@@ -42,6 +42,7 @@ from chunkfold.bench.implementation import (
     Reads,
     ResultMismatch,
     Run,
+    feed_all,
     first_difference,
     plain,
 )
@@ -112,11 +113,8 @@ def _chunkfold_feed() -> Run:
     """chunkfold.ChatCompletionAccumulator.feed: bytes to the final completion."""
 
     def run(reads: Reads) -> ChatCompletion:
-        acc = chunkfold.ChatCompletionAccumulator()
-        feed = acc.feed
-        for read in reads:
-            feed(read)
-        return acc.finish()
+        completion: ChatCompletion = feed_all(chunkfold.ChatCompletionAccumulator, reads)
+        return completion
 
     return run
 

@@ -14,7 +14,16 @@ from typing import Any, Literal
 
 import msgspec
 
-__all__ = ["Implementation", "Kind", "Reads", "ResultMismatch", "Run", "first_difference", "plain"]
+__all__ = [
+    "Implementation",
+    "Kind",
+    "Reads",
+    "ResultMismatch",
+    "Run",
+    "feed_all",
+    "first_difference",
+    "plain",
+]
 
 Reads = list[bytes]
 Run = Callable[[Reads], Any]
@@ -88,3 +97,13 @@ def first_difference(got: Any, want: Any, path: str = "") -> str:
 def _excerpt(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 160 else text[:157] + "..."
+
+
+def feed_all(accumulator: Callable[[], Any], reads: Reads) -> Any:
+    """Feeds every read to a new ``accumulator()`` and returns its ``finish()``: what every
+    protocol's ``feed`` implementation times."""
+    acc = accumulator()
+    feed = acc.feed
+    for read in reads:
+        feed(read)
+    return acc.finish()

@@ -21,6 +21,7 @@ Implementations (:data:`IMPLEMENTATIONS`), each from reads to the final response
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import string
@@ -29,8 +30,8 @@ from typing import Any
 import msgspec
 
 import chunkfold
-from chunkfold.bench.implementation import Implementation, Reads, ResultMismatch, Run, first_difference, plain
-from chunkfold.bench.streams import BenchScenario, BenchStream
+from chunkfold.bench.implementation import Implementation, Reads, Run, feed_all, plain
+from chunkfold.bench.streams import BenchScenario, checker, scenarios
 
 __all__ = ["IMPLEMENTATIONS", "SCENARIOS", "StructFold", "check", "split_payloads", "stream", "summarize"]
 
@@ -236,14 +237,7 @@ class StructFold:
 def _feed() -> Run:
     """chunkfold.ResponseAccumulator.feed: bytes to the final Response."""
 
-    def run(reads: Reads) -> Any:
-        acc = chunkfold.ResponseAccumulator()
-        feed = acc.feed
-        for read in reads:
-            feed(read)
-        return acc.finish()
-
-    return run
+    return functools.partial(feed_all, chunkfold.ResponseAccumulator)
 
 
 def _msgspec() -> Run:
@@ -289,21 +283,13 @@ IMPLEMENTATIONS: tuple[Implementation, ...] = (
 )
 
 
-def _scenario(name: str, kind: str, events: int, description: str) -> BenchScenario:
-    return BenchScenario(name, description, lambda seed: stream(kind, events, seed=seed))
-
-
 #: The Responses scenarios, by name.
-SCENARIOS: dict[str, BenchScenario] = {
-    s.name: s
-    for s in (
-        _scenario("responses-text", "text", 500, "Responses text answer, 500 output_text deltas"),
-        _scenario("responses-tools", "tools", 1000, "Responses function call, arguments in 1000 fragments"),
-        _scenario(
-            "responses-reasoning", "reasoning", 500, "Responses reasoning summary, then text, 500 deltas"
-        ),
-    )
-}
+SCENARIOS: dict[str, BenchScenario] = scenarios(
+    stream,
+    ("responses-text", "text", 500, "Responses text answer, 500 output_text deltas"),
+    ("responses-tools", "tools", 1000, "Responses function call, arguments in 1000 fragments"),
+    ("responses-reasoning", "reasoning", 500, "Responses reasoning summary, then text, 500 deltas"),
+)
 
 
 # --- checking results -------------------------------------------------------------------
@@ -341,9 +327,6 @@ def summarize(response: Any) -> dict[str, Any]:
     }
 
 
-def check(implementation: Implementation, result: Any, stream: BenchStream) -> None:
-    """Raises :class:`ResultMismatch` unless ``result`` is the response the stream recorded
-    (as :func:`summarize` sees it)."""
-    got, want = summarize(result), summarize(stream.expected)
-    if got != want:
-        raise ResultMismatch(f"{implementation.name} on {stream.name}: {first_difference(got, want)}")
+#: Raises :class:`~chunkfold.bench.implementation.ResultMismatch` unless a result is what the
+#: stream recorded, as :func:`summarize` sees it.
+check = checker(summarize)

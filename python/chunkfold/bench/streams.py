@@ -8,11 +8,14 @@ compare every implementation's result with.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["BenchScenario", "BenchStream", "events_in"]
+from chunkfold.bench.implementation import Implementation, ResultMismatch, first_difference
+
+__all__ = ["BenchScenario", "BenchStream", "checker", "events_in", "scenarios"]
 
 
 def events_in(body: bytes) -> int:
@@ -51,3 +54,30 @@ class BenchScenario:
     def body(self, seed: int = 0) -> bytes:
         """The stream's bytes for ``seed``."""
         return self.build(seed)[0]
+
+
+def scenarios(
+    build: Callable[..., tuple[bytes, Any]], *specs: tuple[str, str, int, str]
+) -> dict[str, BenchScenario]:
+    """Scenarios by name from ``(name, kind, events, description)`` specs, each stream
+    written by ``build(kind, events, seed=seed)``."""
+    return {
+        name: BenchScenario(name, description, functools.partial(_build, build, kind, events))
+        for name, kind, events, description in specs
+    }
+
+
+def _build(build: Callable[..., tuple[bytes, Any]], kind: str, events: int, seed: int) -> tuple[bytes, Any]:
+    return build(kind, events, seed=seed)
+
+
+def checker(summarize: Callable[[Any], Any]) -> Callable[[Implementation, Any, BenchStream], None]:
+    """A protocol's check: raises :class:`~chunkfold.bench.implementation.ResultMismatch`
+    unless ``summarize(result)`` equals ``summarize`` of what the stream recorded."""
+
+    def check(implementation: Implementation, result: Any, stream: BenchStream) -> None:
+        got, want = summarize(result), summarize(stream.expected)
+        if got != want:
+            raise ResultMismatch(f"{implementation.name} on {stream.name}: {first_difference(got, want)}")
+
+    return check
