@@ -121,17 +121,19 @@ def _inspect(args: argparse.Namespace) -> int:
     from chunkfold.responses.inspection import inspect_response_bytes, looks_like_responses
 
     found: Any = None
-    if looks_like_responses(body):
+    # Anthropic first: its check knows every Messages event type, while the Responses
+    # check takes any event with a ``type`` and no ``choices``.
+    if looks_anthropic(body):
+        found = inspect_message_bytes(body, source=source)
+        text = msgspec.json.encode(found.message)  # with each block's type tag
+        sys.stdout.write(msgspec.json.format(text, indent=2).decode() + "\n")
+    elif looks_like_responses(body):
         found = inspect_response_bytes(body, source=source)
         if args.chunks:
             for event in found.events:
                 sys.stdout.write(encode_model(event).decode() + "\n")
         else:
             sys.stdout.write(msgspec.json.format(encode_model(found.response), indent=2).decode() + "\n")
-    elif looks_anthropic(body):
-        found = inspect_message_bytes(body, source=source)
-        text = msgspec.json.encode(found.message)  # with each block's type tag
-        sys.stdout.write(msgspec.json.format(text, indent=2).decode() + "\n")
     if found is not None:
         sys.stdout.flush()
         if not args.quiet:
