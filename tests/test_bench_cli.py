@@ -6,13 +6,14 @@ import dataclasses
 import gc
 import io
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
 
 import msgspec
 import pytest
-from chunkfold.bench import corpus
+from chunkfold.bench import anthropic, corpus, protocols, responses
 from chunkfold.bench import runner as bench
 from chunkfold.bench.baselines import IMPLEMENTATIONS, Implementation, ResultMismatch, check, summarize
 from chunkfold.chat.models import ChatCompletion
@@ -37,18 +38,23 @@ def by_name(name: str) -> Implementation:
     return next(i for i in IMPLEMENTATIONS if i.name == name)
 
 
-@pytest.fixture(scope="module")
-def fast_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, dict[str, Any]]:
-    """One fast run of the whole command line with JSON output: (exit status, stdout, JSON)."""
-    out = tmp_path_factory.mktemp("bench") / "bench.json"
+def run_with_json(args: list[str], tmp: pytest.TempPathFactory) -> tuple[int, str, dict[str, Any]]:
+    """Runs the whole command line with JSON output: (exit status, stdout, JSON)."""
+    out = tmp.mktemp("bench") / "bench.json"
     capture = io.StringIO()
     real = sys.stdout
     sys.stdout = capture
     try:
-        status = main([*FAST, "--json", str(out)])
+        status = main([*args, "--json", str(out)])
     finally:
         sys.stdout = real
     return status, capture.getvalue(), json.loads(out.read_text())
+
+
+@pytest.fixture(scope="module")
+def fast_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, dict[str, Any]]:
+    """One fast run of the chat scenario."""
+    return run_with_json(FAST, tmp_path_factory)
 
 
 def test_the_table(fast_run: tuple[int, str, dict[str, Any]]) -> None:
@@ -166,9 +172,11 @@ def test_a_wrong_result_is_reported_and_not_timed(
         return lambda reads: ChatCompletion(id="nope")
 
     broken = dataclasses.replace(by_name("msgspec"), make=wrong)
-    monkeypatch.setattr(
-        bench, "IMPLEMENTATIONS", tuple(broken if i.name == "msgspec" else i for i in IMPLEMENTATIONS)
+    chat = dataclasses.replace(
+        protocols.PROTOCOLS[0],
+        implementations=tuple(broken if i.name == "msgspec" else i for i in IMPLEMENTATIONS),
     )
+    monkeypatch.setattr(protocols, "PROTOCOLS", (chat, *protocols.PROTOCOLS[1:]))
     assert main([*FAST, "--impl", "msgspec"]) == 1
     captured = capsys.readouterr()
     reported = "wrong result, not timed: 64k reads: msgspec on chat: .choices: got [], expected [{'index': 0"
@@ -178,12 +186,20 @@ def test_a_wrong_result_is_reported_and_not_timed(
 
 def test_quick_settings() -> None:
     quick = bench.Settings.quick()
-    assert quick.scenarios == tuple(corpus.SCENARIOS)
+    assert quick.scenarios == (*corpus.SCENARIOS, *responses.SCENARIOS, *anthropic.SCENARIOS)
+    assert quick.scenarios[-6:] == (
+        "responses-text",
+        "responses-tools",
+        "responses-reasoning",
+        "anthropic-text",
+        "anthropic-tool",
+        "anthropic-thinking",
+    )
     assert quick.patterns == ("event", "64k")
     assert (quick.repeat, quick.warmup) == (3, 1)
     full = bench.Settings()
     assert full.patterns == corpus.READ_PATTERNS
-    assert full.implementations == tuple(i.name for i in IMPLEMENTATIONS)
+    assert full.implementations == (*(i.name for i in IMPLEMENTATIONS), "anthropic")
 
 
 class FakeTTY(io.StringIO):
@@ -290,3 +306,85 @@ def test_samples_run_in_rounds_with_the_collector_off_unless_asked() -> None:
     bench._rounds(timed[1:], [], bench.Settings(repeat=1, gc=True))
     assert seen == [("b", True)]
     assert gc.isenabled()
+
+
+PROTOCOL_RUN = [*FAST[:2], "responses-text,anthropic-tool", *FAST[3:]]
+
+
+@pytest.fixture(scope="module")
+def protocol_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, dict[str, Any]]:
+    """One fast run of a Responses and an Anthropic scenario."""
+    return run_with_json(PROTOCOL_RUN, tmp_path_factory)
+
+
+def test_protocol_rows_in_the_table(protocol_run: tuple[int, str, dict[str, Any]]) -> None:
+    status, out, _ = protocol_run
+    assert status == 0
+    header, _, text, text_mean, tool, tool_mean = out.splitlines()[:6]
+    assert header.split() == ["stream", "chunks", "MB/s", "accumulate", "openai", "msgspec", "anthropic"]
+    assert text.startswith("responses-text, 64k")
+    assert " 506 " in text
+    assert text.count("\u00d7)") == 2  # openai and msgspec; no anthropic cell
+    assert text.rstrip().endswith("-")
+    assert text_mean.startswith("geometric mean, responses")
+    assert text_mean.count("\u00d7") == 2
+    assert tool.startswith("anthropic-tool, 64k")
+    assert " 1,027 " in tool
+    assert tool.count("\u00d7)") == 2  # msgspec and anthropic; no openai cell
+    assert tool_mean.startswith("geometric mean, anthropic")
+    assert tool_mean.split()[3] == "-"  # no openai baseline for Anthropic
+    assert tool_mean.count("\u00d7") == 2
+    assert "accumulate (responses): chunkfold.ResponseAccumulator.feed" in out
+    assert "anthropic (anthropic): anthropic-sdk-python's MessageStream" in out
+
+
+def test_protocol_speedups_are_against_their_own_feed(protocol_run: tuple[int, str, dict[str, Any]]) -> None:
+    _, _, report = protocol_run
+    assert report["failures"] == []
+    assert report["skipped"] == {}
+    results = {(r["scenario"], r["implementation"]): r for r in report["results"]}
+    assert set(results) == {
+        ("responses-text", "feed"),
+        ("responses-text", "openai"),
+        ("responses-text", "msgspec"),
+        ("anthropic-tool", "feed"),
+        ("anthropic-tool", "msgspec"),
+        ("anthropic-tool", "anthropic"),
+    }
+    assert {r["protocol"] for r in report["results"]} == {"responses", "anthropic"}
+    assert results["anthropic-tool", "feed"]["chunks"] == 1027
+    for s in report["speedups"]:
+        ours = results[s["scenario"], "feed"]["median_ns"]
+        theirs = results[s["scenario"], s["baseline"]]["median_ns"]
+        assert s["speedup"] == pytest.approx(theirs / ours, rel=1e-2)
+
+
+@pytest.mark.parametrize("protocol", protocols.PROTOCOLS[1:], ids=lambda p: p.name)
+def test_protocol_scenarios_agree_with_what_they_recorded(protocol: protocols.Protocol) -> None:
+    for scenario in protocol.scenarios.values():
+        stream = scenario.stream(seed=3)
+        assert stream.chunks == stream.body.count(b"\n\n")
+        for pattern in ("event", "random"):
+            reads = corpus.reads(stream.body, pattern, seed=3)
+            for impl in protocol.implementations:
+                protocol.check(impl, impl.load()(reads), stream)
+
+
+@pytest.mark.parametrize(
+    ("scenario", "needle", "where"),
+    [
+        ("responses-text", b"response.completed", "on responses-text: ."),
+        ("anthropic-tool", b"input_json_delta", ".content[1].input"),
+        ("anthropic-thinking", b"thinking_delta", ".content[0].thinking"),
+    ],
+)
+def test_protocol_check_catches_a_lost_event(scenario: str, needle: bytes, where: str) -> None:
+    protocol = protocols.by_scenario(scenario)
+    stream = protocol.scenarios[scenario].stream()
+    events = corpus.reads(stream.body, "event")
+    at = next(i for i, e in enumerate(events) if needle in e and i > len(events) // 3)
+    # A Responses delta is repeated whole by its *.done event: lose the terminal event there.
+    cut = events[:at] + events[at + 1 :]
+    for impl in protocol.implementations:
+        with pytest.raises(ResultMismatch, match=re.escape(where)):
+            protocol.check(impl, impl.load()(cut), stream)

@@ -1,8 +1,9 @@
 """The ``chunkfold`` command line.
 
 * ``chunkfold demo [FILE|-]``: frame, decode and fold a stream (the bundled sample by default).
-* ``chunkfold bench``: chunkfold against openai-python, httpx-sse, msgspec and orjson on the
-  built-in corpus; a table, and on request JSON and a chart.
+* ``chunkfold bench``: chunkfold against openai-python, anthropic-sdk-python, httpx-sse, msgspec
+  and orjson on the built-in corpus (chat, Responses and Anthropic streams); a table, and on
+  request JSON and a chart.
 * ``chunkfold inspect FILE|-``: the folded completion of a captured stream and what is wrong
   with it. Exit status 0 for a clean stream, 1 if problems were found, 2 if the input cannot
   be read.
@@ -166,21 +167,22 @@ def _parser() -> argparse.ArgumentParser:
 
     bench = commands.add_parser(
         "bench",
-        help="benchmark chunkfold against openai-python, httpx-sse, msgspec and orjson",
+        help="benchmark chunkfold against openai-python, anthropic, httpx-sse, msgspec and orjson",
         description="Checks, then times, chunkfold and every installed baseline on the built-in corpus "
-        "(chunkfold.bench.corpus). Prints µs per chunk, MB/s and speed-ups; baselines that are not "
-        "installed are skipped with a note (pip install 'chunkfold[bench]' installs them).",
+        "of chat, Responses and Anthropic streams (chunkfold.bench.protocols). Prints µs per chunk, "
+        "MB/s and speed-ups; baselines that are not installed are skipped with a note "
+        "(pip install 'chunkfold[bench]' installs them).",
     )
     bench.add_argument(
         "--quick", action="store_true", help="two read patterns and short samples (< 1 minute)"
     )
-    from chunkfold.bench.baselines import IMPLEMENTATIONS, LIMITS
-    from chunkfold.bench.corpus import READ_PATTERNS, SCENARIOS
+    from chunkfold.bench.corpus import READ_PATTERNS
+    from chunkfold.bench.protocols import implementation_names, scenario_names
 
     for option, names in (
-        ("--scenario", SCENARIOS),
+        ("--scenario", scenario_names()),
         ("--patterns", READ_PATTERNS),
-        ("--impl", [i.name for i in (*IMPLEMENTATIONS, *LIMITS)]),
+        ("--impl", implementation_names(limits=True)),
     ):
         listed = ", ".join(names)
         bench.add_argument(option, action="append", metavar="NAMES", help=f"comma-separated, of: {listed}")

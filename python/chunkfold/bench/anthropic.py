@@ -1,66 +1,35 @@
-"""Anthropic Messages scenarios and baselines for the bench.
+"""Anthropic Messages scenarios and baselines for ``chunkfold bench``.
 
-Scenarios (synthetic streams shaped like the recorded ones: ``event:`` lines,
-pings, whitespace-padded JSON): a long text answer, a tool call whose input
-streams in 2,000 ``input_json_delta`` fragments (and one in 16,000, to show the
-cost per event does not grow), and extended thinking followed by text.
+Scenarios (:data:`SCENARIOS`, synthetic streams shaped like the recorded ones:
+``event:`` lines, pings, whitespace-padded JSON): a text answer, a tool call
+whose input streams in 1,000 ``input_json_delta`` fragments, and extended
+thinking followed by text. Each records the message a correct fold gives,
+which :func:`check` compares every implementation's result with.
 
-Implementations, each from reads to the final message:
+Implementations (:data:`IMPLEMENTATIONS`), each from reads to the final message:
 
-* ``feed``: :class:`chunkfold.MessageAccumulator`;
+* ``feed``: :meth:`chunkfold.MessageAccumulator.feed`, then ``finish()``;
 * ``msgspec``: the best pure Python we know: ``bytes.split`` framing, msgspec
   Structs and a minimal fold that joins each tool's fragments and parses them
   once;
 * ``anthropic``: anthropic-sdk-python's ``MessageStream`` over its own
-  ``Stream`` of pydantic events (what ``client.messages.stream(...)`` gives),
-  on an in-memory response: no request is sent.
-
-``python -m chunkfold.bench.anthropic`` prints µs per event for each, at 64 KiB
-reads, best of a few rounds.
+  ``Stream`` of pydantic events (what ``client.messages.stream(...)`` gives,
+  folded by its ``accumulate_event``), on an in-memory response: no request is sent.
 """
 
 from __future__ import annotations
 
+import functools
 import json
-import time
-from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
 
 import chunkfold
+from chunkfold.bench.implementation import Implementation, Reads, Run, feed_all, plain
+from chunkfold.bench.streams import BenchScenario, checker, scenarios
 
-__all__ = ["IMPLEMENTATIONS", "SCENARIOS", "events_in", "measure", "reads", "scenario"]
-
-Reads = Sequence[bytes]
-
-
-def _event(name: str, obj: dict[str, Any], pad: int = 0) -> bytes:
-    data = json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
-    if pad:
-        data = data[:-1] + " " * pad + "}"
-    return f"event: {name}\ndata: {data}\n\n".encode()
-
-
-def _start(model: str = "claude-sonnet-4-5-20250929") -> bytes:
-    message: dict[str, Any] = {
-        "model": model,
-        "id": "msg_01BenchBenchBenchBench",
-        "type": "message",
-        "role": "assistant",
-        "content": [],
-        "stop_reason": None,
-        "stop_sequence": None,
-        "usage": {"input_tokens": 812, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0},
-    }
-    return _event("message_start", {"type": "message_start", "message": message})
-
-
-def _end(stop_reason: str, output_tokens: int) -> bytes:
-    delta = {"type": "message_delta", "delta": {"stop_reason": stop_reason, "stop_sequence": None}}
-    delta["usage"] = {"input_tokens": 812, "output_tokens": output_tokens}
-    return _event("message_delta", delta, 11) + _event("message_stop", {"type": "message_stop"}, 9)
-
+__all__ = ["IMPLEMENTATIONS", "SCENARIOS", "check", "message_stream", "summarize"]
 
 _WORDS = [
     "the",
@@ -80,93 +49,103 @@ _WORDS = [
     "by",
     "one",
 ]
+_SIGNATURE = "EqQBCkYIBxgCKkBbench" * 8
 
 
-def _text_block(index: int, deltas: int, kind: str = "text") -> list[bytes]:
+def _event(name: str, obj: dict[str, Any], pad: int = 0) -> bytes:
+    data = json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+    if pad:
+        data = data[:-1] + " " * pad + "}"
+    return f"event: {name}\ndata: {data}\n\n".encode()
+
+
+def _text_block(index: int, deltas: int, seed: int, kind: str = "text") -> tuple[list[bytes], dict[str, Any]]:
+    """A text or thinking block's events, and the block they fold to."""
     field, delta_type = ("text", "text_delta") if kind == "text" else ("thinking", "thinking_delta")
     start = {"type": kind, field: ""} if kind == "text" else {"type": kind, "thinking": "", "signature": ""}
-    out = [
-        _event("content_block_start", {"type": "content_block_start", "index": index, "content_block": start})
-    ]
+    body = {"type": "content_block_start", "index": index, "content_block": start}
+    out = [_event("content_block_start", body)]
+    pieces = []
     for i in range(deltas):
         if i % 40 == 20:
             out.append(_event("ping", {"type": "ping"}))
-        delta = {"type": delta_type, field: " " + _WORDS[i % len(_WORDS)] + ("\n" if i % 17 == 0 else "")}
-        body = {"type": "content_block_delta", "index": index, "delta": delta}
+        piece = " " + _WORDS[(i + seed) % len(_WORDS)] + ("\n" if i % 17 == 0 else "")
+        pieces.append(piece)
+        body = {"type": "content_block_delta", "index": index, "delta": {"type": delta_type, field: piece}}
         out.append(_event("content_block_delta", body, i % 13))
+    block = {**start, field: "".join(pieces)}
     if kind == "thinking":
-        signature = {"type": "signature_delta", "signature": "EqQBCkYIBxgCKkBbench" * 8}
-        body = {"type": "content_block_delta", "index": index, "delta": signature}
-        out.append(_event("content_block_delta", body))
+        signature = {"type": "signature_delta", "signature": _SIGNATURE}
+        out.append(
+            _event("content_block_delta", {"type": "content_block_delta", "index": index, "delta": signature})
+        )
+        block["signature"] = _SIGNATURE
     out.append(_event("content_block_stop", {"type": "content_block_stop", "index": index}, 14))
-    return out
+    return out, block
 
 
-def _tool_block(index: int, fragments: int) -> list[bytes]:
+def _tool_block(index: int, fragments: int, seed: int) -> tuple[list[bytes], dict[str, Any]]:
+    """A tool_use block whose input streams in ``fragments`` pieces, and the block they fold to."""
     block = {"type": "tool_use", "id": "toolu_01Bench", "name": "write_rows", "input": {}}
-    out = [
-        _event("content_block_start", {"type": "content_block_start", "index": index, "content_block": block})
-    ]
+    body = {"type": "content_block_start", "index": index, "content_block": block}
+    out = [_event("content_block_start", body)]
     pieces = ['{"rows": [']
-    for i in range(fragments - 2):
+    for i in range(seed, seed + fragments - 2):
         pieces.append(f'{{"id": {i}, "city": "Paris"}}, ' if i % 2 == 0 else f'{{"id": {i}, "ok": true}}, ')
     pieces.append('{"id": -1}]}')
     for piece in pieces:
         delta = {"type": "input_json_delta", "partial_json": piece}
-        body = {"type": "content_block_delta", "index": index, "delta": delta}
-        out.append(_event("content_block_delta", body, 7))
+        out.append(
+            _event("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}, 7)
+        )
     out.append(_event("content_block_stop", {"type": "content_block_stop", "index": index}, 14))
-    return out
+    return out, {**block, "input": json.loads("".join(pieces))}
 
 
-def _text(n: int) -> bytes:
-    return b"".join([_start(), *_text_block(0, n), _end("end_turn", n)])
-
-
-def _tool(n: int) -> bytes:
-    return b"".join([_start(), *_text_block(0, 20), *_tool_block(1, n), _end("tool_use", n)])
-
-
-def _thinking(n: int) -> bytes:
-    blocks = [*_text_block(0, n // 2, "thinking"), *_text_block(1, n // 2)]
-    return b"".join([_start(), *blocks, _end("end_turn", n)])
-
-
-#: Scenario name -> stream bytes builder.
-SCENARIOS: dict[str, Callable[[], bytes]] = {
-    "anthropic-text-2000": lambda: _text(2000),
-    "anthropic-tool-2000": lambda: _tool(2000),
-    "anthropic-tool-16000": lambda: _tool(16000),
-    "anthropic-thinking-2000": lambda: _thinking(2000),
-}
-
-
-def scenario(name: str) -> bytes:
-    """The stream bytes of scenario ``name``."""
-    return SCENARIOS[name]()
-
-
-def events_in(body: bytes) -> int:
-    """Events in a stream (one ``data:`` line each)."""
-    return body.count(b"\ndata: ") + body.startswith(b"data: ")
-
-
-def reads(body: bytes, size: int = 65536) -> list[bytes]:
-    """``body`` cut into reads of ``size`` bytes."""
-    return [body[i : i + size] for i in range(0, len(body), size)]
+def message_stream(kind: str, deltas: int, *, seed: int = 0) -> tuple[bytes, dict[str, Any]]:
+    """An Anthropic-shaped Messages stream and the message it folds to: ``kind`` is
+    ``"text"``, ``"tool"`` (20 text deltas, then a tool input in ``deltas`` fragments)
+    or ``"thinking"`` (half thinking, half text); ``deltas`` counts delta events."""
+    if kind == "text":
+        blocks = [_text_block(0, deltas, seed)]
+        stop_reason = "end_turn"
+    elif kind == "tool":
+        blocks = [_text_block(0, 20, seed), _tool_block(1, deltas, seed)]
+        stop_reason = "tool_use"
+    elif kind == "thinking":
+        blocks = [_text_block(0, deltas // 2, seed, "thinking"), _text_block(1, deltas - deltas // 2, seed)]
+        stop_reason = "end_turn"
+    else:
+        raise ValueError(f"unknown Anthropic scenario kind {kind!r}")
+    usage = {"input_tokens": 812, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
+    message: dict[str, Any] = {
+        "model": "claude-sonnet-4-5-20250929",
+        "id": "msg_01BenchBenchBenchBench",
+        "type": "message",
+        "role": "assistant",
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
+        "usage": usage,
+    }
+    out = [_event("message_start", {"type": "message_start", "message": message})]
+    for events, _ in blocks:
+        out += events
+    end = {"stop_reason": stop_reason, "stop_sequence": None}
+    final_usage = {"input_tokens": 812, "output_tokens": deltas}
+    out.append(_event("message_delta", {"type": "message_delta", "delta": end, "usage": final_usage}, 11))
+    out.append(_event("message_stop", {"type": "message_stop"}, 9))
+    final = {**message, **end, "content": [b for _, b in blocks], "usage": {**usage, **final_usage}}
+    return b"".join(out), final
 
 
 # --- implementations -------------------------------------------------------------------
 
 
-def _feed() -> Callable[[Reads], Any]:
-    def run(reads: Reads) -> Any:
-        acc = chunkfold.MessageAccumulator()
-        for read in reads:
-            acc.feed(read)
-        return acc.finish()
+def _feed() -> Run:
+    """chunkfold.MessageAccumulator.feed: bytes to the final Message."""
 
-    return run
+    return functools.partial(feed_all, chunkfold.MessageAccumulator)
 
 
 class _Delta(msgspec.Struct, gc=False):
@@ -188,7 +167,8 @@ class _Event(msgspec.Struct, gc=False):
     usage: dict[str, Any] | None = None
 
 
-def _msgspec() -> Callable[[Reads], Any]:
+def _msgspec() -> Run:
+    """bytes.split framing + msgspec Structs + a minimal fold (tool input parsed once): best pure Python."""
     decode = msgspec.json.Decoder(_Event).decode
 
     def run(reads: Reads) -> Any:
@@ -240,7 +220,8 @@ def _msgspec() -> Callable[[Reads], Any]:
     return run
 
 
-def _anthropic() -> Callable[[Reads], Any]:
+def _anthropic() -> Run:
+    """anthropic-sdk-python's MessageStream over its Stream of pydantic events (accumulate_event)."""
     import anthropic
     import httpx2
     from anthropic.lib.streaming import MessageStream
@@ -263,57 +244,53 @@ def _anthropic() -> Callable[[Reads], Any]:
     return run
 
 
-#: Implementation name -> factory of a function from reads to the final message.
-IMPLEMENTATIONS: dict[str, Callable[[], Callable[[Reads], Any]]] = {
-    "feed": _feed,
-    "msgspec": _msgspec,
-    "anthropic": _anthropic,
-}
+#: Every implementation, chunkfold's first; ``feed`` is what the baselines are compared with.
+IMPLEMENTATIONS: tuple[Implementation, ...] = (
+    Implementation("feed", "chunkfold MessageAccumulator", "fold", False, (), _feed),
+    Implementation("msgspec", "split + msgspec Structs", "fold", True, (), _msgspec),
+    Implementation("anthropic", "anthropic MessageStream", "fold", True, ("anthropic",), _anthropic),
+)
 
 
-def measure(run: Callable[[Reads], Any], body: bytes, *, rounds: int = 5, size: int = 65536) -> float:
-    """Best µs per event of ``run`` over ``rounds`` runs at reads of ``size``.
-
-    Each read is copied just before the run, as fresh network data would be:
-    a stream larger than the CPU cache would otherwise be timed from RAM.
-    """
-    pieces = reads(body, size)
-    best = float("inf")
-    for _ in range(rounds):
-        fresh = [bytes(bytearray(p)) for p in pieces]
-        start = time.perf_counter()
-        run(fresh)
-        best = min(best, time.perf_counter() - start)
-    return best / events_in(body) * 1e6
+#: The Anthropic scenarios, by name.
+SCENARIOS: dict[str, BenchScenario] = scenarios(
+    message_stream,
+    ("anthropic-text", "text", 500, "Anthropic text answer, 500 text_delta events"),
+    ("anthropic-tool", "tool", 1000, "Anthropic tool call, input in 1000 input_json_delta fragments"),
+    ("anthropic-thinking", "thinking", 500, "Anthropic thinking, then text, 500 deltas"),
+)
 
 
-def _feed_only(reads: Reads) -> Any:
-    acc = chunkfold.MessageAccumulator()
-    for read in reads:
-        acc.feed(read)
-    return acc
+# --- checking results -------------------------------------------------------------------
 
 
-def main() -> None:  # pragma: no cover - a manual tool
-    """Prints µs per event for every scenario and implementation: the whole
-    fold to the final message, and ``feed()`` alone (before ``finish()``
-    builds the Python message)."""
-    names = [*IMPLEMENTATIONS, "feed()"]
-    print(f"{'scenario':<26}" + "".join(f"{name:>12}" for name in names) + "   feed vs")
-    runs = {name: factory() for name, factory in IMPLEMENTATIONS.items()}
-    for name in SCENARIOS:
-        body = scenario(name)
-        slow = name.endswith("16000")
-        times = {
-            impl: measure(run, body, rounds=1 if slow and impl == "anthropic" else 5)
-            for impl, run in runs.items()
-        }
-        times["feed()"] = measure(_feed_only, body)
-        ratios = ", ".join(
-            f"{impl} {times[impl] / times['feed']:.0f}x" for impl in IMPLEMENTATIONS if impl != "feed"
-        )
-        print(f"{name:<26}" + "".join(f"{t:>12.3f}" for t in times.values()) + f"   {ratios}")
+def _block(block: dict[str, Any]) -> dict[str, Any]:
+    kind = block.get("type")
+    return {
+        "type": kind,
+        "text": block.get("text"),
+        "thinking": block.get("thinking"),
+        "signature": block.get("signature"),
+        "id": block.get("id"),
+        "name": block.get("name"),
+        "input": block.get("input"),
+    }
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
+def summarize(message: Any) -> dict[str, Any]:
+    """A final message of any implementation (chunkfold or anthropic models, or a dict)
+    reduced to what every one must agree on: id, model, stop reason, blocks and usage."""
+    data = plain(message) or {}
+    usage = data.get("usage") or {}
+    return {
+        "id": data.get("id"),
+        "model": data.get("model"),
+        "stop_reason": data.get("stop_reason"),
+        "content": [_block(block) for block in data.get("content") or ()],
+        "usage": [usage.get("input_tokens"), usage.get("output_tokens")],
+    }
+
+
+#: Raises :class:`~chunkfold.bench.implementation.ResultMismatch` unless a result is what the
+#: stream recorded, as :func:`summarize` sees it.
+check = checker(summarize)

@@ -29,14 +29,23 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import msgspec
 
 import chunkfold
 from chunkfold.bench import limits
 from chunkfold.bench.corpus import CorpusStream
+from chunkfold.bench.implementation import (
+    Implementation,
+    Kind,
+    Reads,
+    ResultMismatch,
+    Run,
+    feed_all,
+    first_difference,
+    plain,
+)
 from chunkfold.chat.models import (
     ChatCompletion,
     ChatCompletionChoice,
@@ -65,47 +74,8 @@ __all__ = [
     "summarize",
 ]
 
-Reads = list[bytes]
-Run = Callable[[Reads], Any]
-Kind = Literal["sse", "chunks", "fold", "logprobs"]
 _BASE_URL = "http://127.0.0.1:9/v1"
 _chunk_decoder = msgspec.json.Decoder(ChatCompletionChunk)
-
-
-class ResultMismatch(AssertionError):
-    """An implementation's result differs from what the corpus recorded."""
-
-
-@dataclass(frozen=True, slots=True)
-class Implementation:
-    """One way to read a stream, and how to load it."""
-
-    name: str
-    label: str
-    kind: Kind
-    baseline: bool
-    packages: tuple[str, ...]
-    """The PyPI packages it needs beyond chunkfold's own dependencies."""
-    make: Callable[[], Run]
-    """Imports what it needs and returns the run function; its docstring describes it."""
-    scenarios: tuple[str, ...] | None = None
-    """The only scenarios it applies to (``None``: all)."""
-
-    @property
-    def description(self) -> str:
-        """What the implementation does, from its loader's docstring."""
-        return (self.make.__doc__ or self.label).strip().rstrip(".")
-
-    def load(self) -> Run:
-        """Imports what the implementation needs and returns its run function.
-
-        Raises ``ImportError`` naming the packages to install if one is missing.
-        """
-        try:
-            return self.make()
-        except ImportError as exc:
-            need = " ".join(self.packages)
-            raise ImportError(f"{self.name} needs {need} (pip install {need}): {exc}") from exc
 
 
 # --- chunkfold --------------------------------------------------------------------
@@ -143,11 +113,8 @@ def _chunkfold_feed() -> Run:
     """chunkfold.ChatCompletionAccumulator.feed: bytes to the final completion."""
 
     def run(reads: Reads) -> ChatCompletion:
-        acc = chunkfold.ChatCompletionAccumulator()
-        feed = acc.feed
-        for read in reads:
-            feed(read)
-        return acc.finish()
+        completion: ChatCompletion = feed_all(chunkfold.ChatCompletionAccumulator, reads)
+        return completion
 
     return run
 
@@ -536,21 +503,6 @@ BY_NAME: dict[str, Implementation] = {impl.name: impl for impl in (*IMPLEMENTATI
 # --- checking results -------------------------------------------------------------------
 
 
-def _plain(obj: Any) -> Any:
-    """Builtins for Structs (as they encode: OpenAI's fields included, absent
-    extensions left out), pydantic models (extras included) and containers."""
-    if isinstance(obj, msgspec.Struct):
-        return msgspec.to_builtins(obj)
-    dump = getattr(obj, "model_dump", None)
-    if callable(dump):
-        return dump(mode="python")
-    if isinstance(obj, dict):
-        return {key: _plain(value) for key, value in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_plain(item) for item in obj]
-    return obj
-
-
 def _token(entry: dict[str, Any]) -> tuple[Any, ...]:
     top = tuple(
         (t["token"], t["logprob"], tuple(t.get("bytes") or ())) for t in entry.get("top_logprobs") or ()
@@ -600,7 +552,7 @@ def _summary_choice(choice: dict[str, Any]) -> dict[str, Any]:
 def summarize(completion: Any) -> dict[str, Any]:
     """A final completion of any implementation (chunkfold or openai models, or a dict)
     reduced to what every one must agree on, in plain Python values."""
-    data = _plain(completion)
+    data = plain(completion)
     choices = sorted(data.get("choices") or (), key=lambda c: c.get("index") or 0)
     return {
         "id": data.get("id"),
@@ -610,23 +562,6 @@ def summarize(completion: Any) -> dict[str, Any]:
         "usage": _usage(data.get("usage")),
         "choices": [_summary_choice(c) for c in choices],
     }
-
-
-def _first_difference(got: Any, want: Any, path: str = "") -> str:
-    if isinstance(got, dict) and isinstance(want, dict):
-        for key in sorted(want.keys() | got.keys()):
-            if got.get(key) != want.get(key):
-                return _first_difference(got.get(key), want.get(key), f"{path}.{key}")
-    if isinstance(got, list) and isinstance(want, list) and len(got) == len(want):
-        for i, (g, w) in enumerate(zip(got, want, strict=True)):
-            if g != w:
-                return _first_difference(g, w, f"{path}[{i}]")
-    return f"{path or 'result'}: got {_excerpt(got)}, expected {_excerpt(want)}"
-
-
-def _excerpt(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 160 else text[:157] + "..."
 
 
 def check(implementation: Implementation, result: Any, stream: CorpusStream) -> None:
@@ -647,15 +582,15 @@ def check(implementation: Implementation, result: Any, stream: CorpusStream) -> 
         got = result
         want = [_chunk_decoder.decode(p) for p in expected.payloads if p != b"[DONE]"]
         if len(got) == len(want):
-            got, want = _plain(got), _plain(want)
+            got, want = plain(got), plain(want)
     elif implementation.kind == "logprobs":
         tokens = [t for c in expected.choices for t in c.logprobs or ()]
-        got, want = _plain(result), _plain(msgspec.convert(tokens, list[ChatCompletionTokenLogprob]))
+        got, want = plain(result), plain(msgspec.convert(tokens, list[ChatCompletionTokenLogprob]))
     elif isinstance(result, ChatCompletion) and not implementation.baseline:
-        got, want = _plain(result), _plain(expected.completion())
+        got, want = plain(result), plain(expected.completion())
     else:
         got, want = summarize(result), summarize(expected.completion())
     if got != want:
         if isinstance(got, list) and isinstance(want, list) and len(got) != len(want):
             raise ResultMismatch(f"{where}: {len(got)} items, expected {len(want)}")
-        raise ResultMismatch(f"{where}: {_first_difference(got, want)}")
+        raise ResultMismatch(f"{where}: {first_difference(got, want)}")

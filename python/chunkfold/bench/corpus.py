@@ -167,6 +167,11 @@ class CorpusStream:
     body: bytes
     expected: Expected
 
+    @property
+    def chunks(self) -> int:
+        """The number of chunk payloads, ``[DONE]`` excluded."""
+        return self.expected.chunks
+
 
 @dataclass(slots=True)
 class _Record:

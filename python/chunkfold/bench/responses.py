@@ -1,7 +1,12 @@
-"""What ``benches/responses_perf.py`` times for Responses API streams.
+"""Responses API scenarios and baselines for ``chunkfold bench``.
 
-Every implementation is a function from a list of reads (the ``bytes`` a socket
-returned) to its final response:
+Scenarios (:data:`SCENARIOS`, OpenAI-shaped streams with ``obfuscation``
+padding as the API sends, built by :func:`stream`): a text answer, a tool call
+whose arguments stream in 1,000 fragments, and a reasoning summary followed by
+text. Each records the response its ``response.completed`` event carries,
+which :func:`check` compares every implementation's result with.
+
+Implementations (:data:`IMPLEMENTATIONS`), each from reads to the final response:
 
 * ``feed``: :meth:`chunkfold.ResponseAccumulator.feed`, then ``finish()``;
 * ``msgspec``: the best pure Python: ``bytes.split(b"\\n\\n")`` framing, msgspec
@@ -12,34 +17,33 @@ returned) to its final response:
 * ``openai``: openai-python's ``Stream`` of ``ResponseStreamEvent`` (its
   ``SSEDecoder`` and pydantic events) over an ``httpx2.Response``, folded by
   ``ResponseStreamState``: what ``client.responses.stream(...)`` does.
-
-:func:`stream` builds the scenarios: OpenAI-shaped text, tool-call and
-reasoning streams of any length, with ``obfuscation`` padding as the API sends.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import string
-from collections.abc import Callable
 from typing import Any
 
 import msgspec
 
 import chunkfold
+from chunkfold.bench.implementation import Implementation, Reads, Run, feed_all, plain
+from chunkfold.bench.streams import BenchScenario, checker, scenarios
 
-__all__ = ["IMPLEMENTATIONS", "StructFold", "split_payloads", "stream"]
+__all__ = ["IMPLEMENTATIONS", "SCENARIOS", "StructFold", "check", "split_payloads", "stream", "summarize"]
 
-Reads = list[bytes]
 _BASE_URL = "http://127.0.0.1:9/v1"
 _RESPONSE = {"id": "resp_0360bd45725b0a010068f966a4c4a881959717ba17b93477ef", "object": "response"}
 _MESSAGE_ID = "msg_0360bd45725b0a010068f966a601b081958e95c4085b086532"
 
 
-def stream(kind: str, events: int, *, seed: int = 0) -> bytes:
-    """An OpenAI-shaped Responses stream: ``kind`` is ``"text"``, ``"tools"`` or
-    ``"reasoning"``; ``events`` is the number of delta events."""
+def stream(kind: str, events: int, *, seed: int = 0) -> tuple[bytes, dict[str, Any]]:
+    """An OpenAI-shaped Responses stream and the response its ``response.completed``
+    carries: ``kind`` is ``"text"``, ``"tools"`` or ``"reasoning"``; ``events`` is the
+    number of delta events."""
     rng = random.Random(seed)
     out: list[bytes] = []
     sequence = 0
@@ -116,7 +120,7 @@ def stream(kind: str, events: int, *, seed: int = 0) -> bytes:
              "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 30 + events}  # fmt: skip
     final = {**base, "status": "completed", "output": items, "usage": usage}
     emit({"type": "response.completed", "response": final})
-    return b"".join(out)
+    return b"".join(out), final
 
 
 def split_payloads(reads: Reads) -> list[bytes]:
@@ -186,6 +190,7 @@ class StructFold:
         self.terminal: dict[str, Any] | None = None
 
     def add(self, payload: bytes) -> None:
+        """Folds one event's JSON."""
         try:
             event = _event.decode(payload)
         except msgspec.ValidationError:
@@ -210,6 +215,7 @@ class StructFold:
                     del self.parts[key]
 
     def finish(self) -> dict[str, Any]:
+        """The final response: the terminal one if it has output, else the folded items."""
         if self.terminal is not None and self.terminal.get("output"):
             return self.terminal
         output = []
@@ -228,22 +234,27 @@ class StructFold:
         return {**(self.terminal or {}), "output": output}
 
 
-def _feed(reads: Reads) -> Any:
-    acc = chunkfold.ResponseAccumulator()
-    for read in reads:
-        acc.feed(read)
-    return acc.finish()
+def _feed() -> Run:
+    """chunkfold.ResponseAccumulator.feed: bytes to the final Response."""
+
+    return functools.partial(feed_all, chunkfold.ResponseAccumulator)
 
 
-def _msgspec(reads: Reads) -> Any:
-    fold = StructFold()
-    add = fold.add
-    for payload in split_payloads(reads):
-        add(payload)
-    return fold.finish()
+def _msgspec() -> Run:
+    """bytes.split framing + msgspec Structs of the folded events + a minimal fold: the best pure Python."""
+
+    def run(reads: Reads) -> dict[str, Any]:
+        fold = StructFold()
+        add = fold.add
+        for payload in split_payloads(reads):
+            add(payload)
+        return fold.finish()
+
+    return run
 
 
-def _openai() -> Callable[[Reads], Any]:
+def _openai() -> Run:
+    """openai-python's Stream of pydantic events + ResponseStreamState (its ResponseStream path)."""
     import httpx2
     import openai
     from openai.lib.streaming.responses._responses import ResponseStreamState
@@ -264,9 +275,58 @@ def _openai() -> Callable[[Reads], Any]:
     return run
 
 
-#: ``(name, label, factory)`` of every implementation, chunkfold's first.
-IMPLEMENTATIONS: tuple[tuple[str, str, Callable[[], Callable[[Reads], Any]]], ...] = (
-    ("feed", "chunkfold ResponseAccumulator.feed", lambda: _feed),
-    ("msgspec", "split + msgspec Structs + minimal fold", lambda: _msgspec),
-    ("openai", "openai Stream + ResponseStreamState", _openai),
+#: Every implementation, chunkfold's first; ``feed`` is what the baselines are compared with.
+IMPLEMENTATIONS: tuple[Implementation, ...] = (
+    Implementation("feed", "chunkfold ResponseAccumulator", "fold", False, (), _feed),
+    Implementation("openai", "openai Stream + ResponseStreamState", "fold", True, ("openai",), _openai),
+    Implementation("msgspec", "split + msgspec Structs", "fold", True, (), _msgspec),
 )
+
+
+#: The Responses scenarios, by name.
+SCENARIOS: dict[str, BenchScenario] = scenarios(
+    stream,
+    ("responses-text", "text", 500, "Responses text answer, 500 output_text deltas"),
+    ("responses-tools", "tools", 1000, "Responses function call, arguments in 1000 fragments"),
+    ("responses-reasoning", "reasoning", 500, "Responses reasoning summary, then text, 500 deltas"),
+)
+
+
+# --- checking results -------------------------------------------------------------------
+
+
+def _item(item: dict[str, Any]) -> dict[str, Any]:
+    parts = item.get("content") or item.get("summary") or ()
+    return {
+        "type": item.get("type"),
+        "id": item.get("id"),
+        "name": item.get("name"),
+        "call_id": item.get("call_id"),
+        "arguments": item.get("arguments"),
+        "texts": [p.get("text") for p in parts],
+    }
+
+
+def summarize(response: Any) -> dict[str, Any]:
+    """A final response of any implementation (chunkfold or openai models, or a dict)
+    reduced to what every one must agree on: id, model, status, items and usage."""
+    data = plain(response) or {}
+    usage = data.get("usage") or {}
+    return {
+        "id": data.get("id"),
+        "model": data.get("model"),
+        "status": data.get("status"),
+        "output": [_item(item) for item in data.get("output") or ()],
+        "usage": [
+            usage.get("input_tokens"),
+            (usage.get("input_tokens_details") or {}).get("cached_tokens"),
+            usage.get("output_tokens"),
+            (usage.get("output_tokens_details") or {}).get("reasoning_tokens"),
+            usage.get("total_tokens"),
+        ],
+    }
+
+
+#: Raises :class:`~chunkfold.bench.implementation.ResultMismatch` unless a result is what the
+#: stream recorded, as :func:`summarize` sees it.
+check = checker(summarize)

@@ -1,12 +1,13 @@
 """``chunkfold bench``: chunkfold against today's tools on the built-in corpus.
 
-For every scenario (:data:`chunkfold.bench.corpus.SCENARIOS`), read pattern
-(:func:`chunkfold.bench.corpus.reads`) and implementation
-(:data:`chunkfold.bench.baselines.IMPLEMENTATIONS`), :func:`run`:
+For every protocol (:data:`chunkfold.bench.protocols.PROTOCOLS`: chat
+completions, the Responses API, Anthropic Messages), each of its selected
+scenarios, read patterns (:func:`chunkfold.bench.corpus.reads`) and
+implementations, :func:`run`:
 
 1. runs the implementation once and checks its result against what the corpus
-   recorded (:func:`chunkfold.bench.baselines.check`); a wrong result is reported and
-   never timed;
+   recorded (the protocol's ``check``); a wrong result is reported and never
+   timed;
 2. warms it up, and picks how many calls make one sample last ``min_time``;
 3. takes ``repeat`` samples with :func:`time.perf_counter_ns`, in rounds that
    time every implementation on that stream in turn (so a burst of load
@@ -17,8 +18,8 @@ As :mod:`timeit` does, the samples follow a full collection and run with the
 garbage collector off (``Settings.gc`` keeps it on): a full collection costs
 what the whole process holds (openai-python's pydantic schemas, for one), so
 it would land at random in whichever implementation triggers it. Reported:
-µs per chunk, MB/s, and each baseline's median ÷ the median of
-``ChatCompletionAccumulator.feed`` from the same run (the speed-up).
+µs per chunk (per event), MB/s, and each baseline's median ÷ the median of
+that protocol's accumulator ``feed`` from the same run (the speed-up).
 :func:`format_table`, :func:`write_json` and :func:`write_chart` (matplotlib,
 PNG or SVG) present a :class:`Report`.
 """
@@ -29,24 +30,19 @@ import gc
 import importlib
 import json
 import math
-import os
-import platform
-import shutil
 import statistics
-import struct
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from importlib import metadata
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
-import chunkfold._core
 from chunkfold import __version__
-from chunkfold.bench.baselines import IMPLEMENTATIONS, LIMITS, Implementation, Reads, ResultMismatch, check
-from chunkfold.bench.corpus import READ_PATTERNS, SCENARIOS, CorpusStream, reads
+from chunkfold.bench import protocols as registry
+from chunkfold.bench.corpus import READ_PATTERNS, reads
+from chunkfold.bench.implementation import Implementation, Reads, ResultMismatch
+from chunkfold.bench.machine import Progress, machine
+from chunkfold.bench.protocols import Protocol, implementation_names, scenario_names
 
 __all__ = [
     "REFERENCE",
@@ -76,7 +72,6 @@ _PATTERN_NAMES = {
     "random": "random reads (cut events and UTF-8)",
 }
 Run = Callable[[Reads], Any]
-_PACKAGES = ("chunkfold", "msgspec", "openai", "httpx2", "httpx", "httpx-sse", "orjson", "matplotlib")
 
 
 class BenchError(Exception):
@@ -87,9 +82,10 @@ class BenchError(Exception):
 class Settings:
     """What to run and how long to time it."""
 
-    scenarios: tuple[str, ...] = tuple(SCENARIOS)
+    scenarios: tuple[str, ...] = scenario_names()
+    """Every protocol's scenarios (:data:`chunkfold.bench.protocols.PROTOCOLS`)."""
     patterns: tuple[str, ...] = READ_PATTERNS
-    implementations: tuple[str, ...] = tuple(i.name for i in IMPLEMENTATIONS)
+    implementations: tuple[str, ...] = implementation_names()
     """By default every implementation but the msgspec limits (``--impl msgspec-array,msgspec-logprobs``)."""
     repeat: int = 7
     """Samples per measurement; the median is reported."""
@@ -110,11 +106,10 @@ class Settings:
 
     def validate(self) -> None:
         """Raises :class:`BenchError` for unknown names or counts below one."""
-        known = {i.name for i in (*IMPLEMENTATIONS, *LIMITS)}
         for kind, names, valid in (
-            ("scenario", self.scenarios, SCENARIOS.keys()),
+            ("scenario", self.scenarios, scenario_names(registry.PROTOCOLS)),
             ("read pattern", self.patterns, READ_PATTERNS),
-            ("implementation", self.implementations, known),
+            ("implementation", self.implementations, implementation_names(registry.PROTOCOLS, limits=True)),
         ):
             if not names:
                 raise BenchError(f"no {kind} selected")
@@ -142,6 +137,8 @@ class Measurement:
     """Calls per sample."""
     samples_ns: tuple[float, ...]
     """Time per call in each sample, in nanoseconds."""
+    protocol: str = "chat"
+    """The protocol of the scenario (:data:`chunkfold.bench.protocols.PROTOCOLS`)."""
 
     @property
     def median_ns(self) -> float:
@@ -191,7 +188,7 @@ class Report:
         return None
 
     def speedup(self, scenario: str, pattern: str, baseline: str) -> float | None:
-        """``baseline``'s median ÷ chunkfold accumulate's on one stream."""
+        """``baseline``'s median ÷ chunkfold accumulate's (that protocol's ``feed``) on one stream."""
         ours = self.get(scenario, pattern, REFERENCE)
         theirs = self.get(scenario, pattern, baseline)
         if ours is None or theirs is None:
@@ -199,9 +196,19 @@ class Report:
         return theirs.median_ns / ours.median_ns
 
     def baselines(self) -> list[str]:
-        """The baselines measured, in :data:`IMPLEMENTATIONS` order."""
+        """The baselines measured, in :func:`~chunkfold.bench.protocols.implementation_names` order."""
         measured = {m.implementation for m in self.measurements if m.baseline}
-        return [i.name for i in (*IMPLEMENTATIONS, *LIMITS) if i.name in measured]
+        return [name for name in implementation_names(registry.PROTOCOLS, limits=True) if name in measured]
+
+    def implementations(self) -> list[tuple[str, Implementation]]:
+        """Every ``(protocol, implementation)`` measured, by protocol."""
+        measured = {(m.protocol, m.implementation) for m in self.measurements}
+        return [
+            (p.name, i)
+            for p in registry.PROTOCOLS
+            for i in (*p.implementations, *p.limits)
+            if (p.name, i.name) in measured
+        ]
 
     def to_json(self) -> dict[str, Any]:
         """The whole report as JSON values."""
@@ -225,108 +232,6 @@ class Report:
         }
 
 
-class Progress:
-    """A one-line progress bar on a terminal stream, drawn without dependencies.
-
-    Disabled (it writes nothing) unless ``enabled`` and the stream is a TTY.
-    """
-
-    def __init__(self, total: int, *, stream: TextIO | None = None, enabled: bool = True) -> None:
-        self.total = max(total, 1)
-        self.done = 0
-        self.stream = sys.stderr if stream is None else stream
-        isatty = getattr(self.stream, "isatty", None)
-        self.enabled = enabled and callable(isatty) and bool(isatty())
-        self._started = time.monotonic()
-
-    def update(self, label: str) -> None:
-        """Shows ``label`` as the item now running."""
-        if not self.enabled:
-            return
-        width = shutil.get_terminal_size((80, 20)).columns - 1
-        head = f" {self.done:>{len(str(self.total))}}/{self.total} {time.monotonic() - self._started:4.0f}s "
-        bar = max(10, min(30, width - len(head) - len(label) - 2))
-        filled = bar * self.done // self.total
-        line = f"[{'#' * filled}{'.' * (bar - filled)}]{head}{label}"
-        self.stream.write("\r" + line[:width].ljust(width))
-        self.stream.flush()
-
-    def advance(self) -> None:
-        """Counts one item as done."""
-        self.done += 1
-
-    def close(self) -> None:
-        """Clears the bar's line."""
-        if self.enabled:
-            self.stream.write("\r" + " " * (shutil.get_terminal_size((80, 20)).columns - 1) + "\r")
-            self.stream.flush()
-
-
-def machine() -> dict[str, Any]:
-    """The machine and software a run measured: CPU, Python, package versions, build."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.partition(":")[2].strip()
-                break
-    except OSError:
-        pass
-    versions = {}
-    for package in _PACKAGES:
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            continue
-    return {
-        "cpu": cpu,
-        "cpus": os.cpu_count(),
-        "platform": platform.platform(),
-        "python": f"{platform.python_implementation()} {platform.python_version()}",
-        "rustc": _rustc_version(),
-        "chunkfold_build": "debug" if _debug_build() else "release",
-        "packages": versions,
-    }
-
-
-def _rustc_version() -> str | None:
-    """``rustc --version`` of the toolchain on PATH (the one ``maturin develop`` uses)."""
-    rustc = shutil.which("rustc")
-    if rustc is None:
-        return None
-    try:
-        done = subprocess.run([rustc, "--version"], capture_output=True, text=True, timeout=10, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout.strip() or None
-
-
-def _debug_build() -> bool:
-    """Whether the extension has a ``.debug_info`` section, as an unoptimised build has.
-
-    Only the section headers are read: the string also occurs inside the code
-    of a release build (Rust's backtrace support names it).
-    """
-    try:
-        data = Path(chunkfold._core.__file__ or "").read_bytes()
-    except OSError:
-        return False
-    if data[:6] != b"\x7fELF\x02\x01":  # not 64-bit little-endian ELF: cannot tell
-        return False
-    try:
-        (table,) = struct.unpack_from("<Q", data, 0x28)
-        size, count, names_index = struct.unpack_from("<HHH", data, 0x3A)
-        names = struct.unpack_from("<Q", data, table + names_index * size + 0x18)[0]
-        for i in range(count):
-            (name,) = struct.unpack_from("<I", data, table + i * size)
-            start = names + name
-            if data[start : data.index(b"\0", start)] == b".debug_info":
-                return True
-    except (struct.error, ValueError):
-        return False
-    return False
-
-
 def _time(fn: Callable[[Reads], Any], data: Reads, number: int) -> float:
     clock = time.perf_counter_ns
     start = clock()
@@ -335,14 +240,16 @@ def _time(fn: Callable[[Reads], Any], data: Reads, number: int) -> float:
     return (clock() - start) / number
 
 
-def _prepare(impl: Implementation, fn: Run, stream: CorpusStream, data: Reads, settings: Settings) -> int:
+def _prepare(
+    protocol: Protocol, impl: Implementation, fn: Run, stream: Any, data: Reads, settings: Settings
+) -> int:
     """Runs ``fn`` once and checks its result, warms it up, and returns how many
     calls make one sample last ``min_time``."""
     clock = time.perf_counter_ns
     start = clock()
     result = fn(data)
     first = clock() - start
-    check(impl, result, stream)
+    protocol.check(impl, result, stream)
     del result
     estimate = min([first] + [_time(fn, data, 1) for _ in range(settings.warmup - 1)])
     return max(1, math.ceil(settings.min_time * 1e9 / max(estimate, 1)))
@@ -370,8 +277,9 @@ def _rounds(
 
 
 def _measure_stream(
+    protocol: Protocol,
     loaded: list[tuple[Implementation, Run]],
-    stream: CorpusStream,
+    stream: Any,
     pattern: str,
     report: Report,
     progress: Progress | None,
@@ -388,7 +296,7 @@ def _measure_stream(
         if progress is not None:
             progress.update(f"{stream.name}/{pattern}: checking {impl.name}")
         try:
-            timed.append((impl, fn, _prepare(impl, fn, stream, data, settings)))
+            timed.append((impl, fn, _prepare(protocol, impl, fn, stream, data, settings)))
         except ResultMismatch as exc:
             report.failures.append(f"{pattern} reads: {exc}")
         except Exception as exc:
@@ -408,9 +316,10 @@ def _measure_stream(
                 baseline=impl.baseline,
                 bytes=len(stream.body),
                 reads=len(data),
-                chunks=stream.expected.chunks,
+                chunks=stream.chunks,
                 number=number,
                 samples_ns=tuple(samples),
+                protocol=protocol.name,
             )
         )
     if progress is not None:
@@ -428,22 +337,30 @@ def run(settings: Settings, *, progress: Progress | None = None) -> Report:
     started = time.monotonic()
     report = Report(settings=settings, machine=machine())
     wanted = set(settings.implementations) | {REFERENCE}
-    loaded: list[tuple[Implementation, Run]] = []
-    for impl in (*IMPLEMENTATIONS, *LIMITS):
-        if impl.name not in wanted:
+    plan: list[tuple[Protocol, list[str], list[tuple[Implementation, Run]]]] = []
+    for protocol in registry.PROTOCOLS:
+        names = [name for name in settings.scenarios if name in protocol.scenarios]
+        if not names:
             continue
-        try:
-            loaded.append((impl, impl.load()))
-        except ImportError as exc:
-            if not impl.baseline:
-                raise
-            report.skipped[impl.name] = str(exc)
+        loaded: list[tuple[Implementation, Run]] = []
+        for impl in (*protocol.implementations, *protocol.limits):
+            if impl.name not in wanted:
+                continue
+            try:
+                loaded.append((impl, impl.load()))
+            except ImportError as exc:
+                if not impl.baseline:
+                    raise
+                report.skipped.setdefault(impl.name, str(exc))
+        plan.append((protocol, names, loaded))
     if progress is not None:
-        progress.total = max(len(settings.scenarios) * len(settings.patterns) * (len(loaded) + 1), 1)
-    for name in settings.scenarios:
-        stream = SCENARIOS[name].stream(settings.seed)
-        for pattern in settings.patterns:
-            _measure_stream(loaded, stream, pattern, report, progress)
+        total = sum(len(names) * (len(loaded) + 1) for _, names, loaded in plan)
+        progress.total = max(total * len(settings.patterns), 1)
+    for protocol, names, loaded in plan:
+        for name in names:
+            stream = protocol.scenarios[name].stream(settings.seed)
+            for pattern in settings.patterns:
+                _measure_stream(protocol, loaded, stream, pattern, report, progress)
     if progress is not None:
         progress.close()
     report.seconds = time.monotonic() - started
@@ -471,27 +388,39 @@ def format_table(report: Report, *, markdown: bool = False) -> str:
     """The results as a table: one row per stream, µs per chunk in every cell, with
     MB/s for chunkfold accumulate and the speed-up over it for each baseline.
 
-    A last row gives each baseline's geometric-mean speed-up.
+    A last row gives each baseline's geometric-mean speed-up; when more than one
+    protocol was measured, each protocol's rows end with its own (the speed-ups of
+    different protocols are not averaged together).
     """
     settings = report.settings
-    ours = [
-        i
-        for i in IMPLEMENTATIONS
-        if not i.baseline and any(m.implementation == i.name for m in report.measurements)
-    ]
-    ours.sort(key=lambda i: i.name != REFERENCE)
+    measured = {m.implementation for m in report.measurements if not m.baseline}
+    ours = [name for name in implementation_names(registry.PROTOCOLS, limits=True) if name in measured]
+    ours.sort(key=lambda name: name != REFERENCE)
     baselines = report.baselines()
-    header = ["stream", "chunks", "MB/s", *(_column(i.name) for i in ours), *baselines]
+    header = ["stream", "chunks", "MB/s", *(_column(name) for name in ours), *baselines]
+    rows: list[list[str]] = []
+    protocols = [p for p in registry.PROTOCOLS if any(m.protocol == p.name for m in report.measurements)]
+    for protocol in protocols:
+        scenarios = [s for s in settings.scenarios if s in protocol.scenarios]
+        label = "geometric mean" if len(protocols) == 1 else f"geometric mean, {protocol.name}"
+        rows += _rows(report, scenarios, ours, baselines, label)
+    return _render(header, rows, markdown=markdown)
+
+
+def _rows(
+    report: Report, scenarios: list[str], ours: list[str], baselines: list[str], mean: str
+) -> list[list[str]]:
+    """One protocol's rows of :func:`format_table`, then its geometric-mean row labelled ``mean``."""
     rows: list[list[str]] = []
     ratios: dict[str, list[float]] = {b: [] for b in baselines}
-    for scenario in settings.scenarios:
-        for pattern in settings.patterns:
+    for scenario in scenarios:
+        for pattern in report.settings.patterns:
             reference = report.get(scenario, pattern, REFERENCE)
             if reference is None:
                 continue
             row = [f"{scenario}, {pattern}", f"{reference.chunks:,}", f"{reference.mb_per_s:,.0f}"]
-            for impl in ours:
-                m = report.get(scenario, pattern, impl.name)
+            for name in ours:
+                m = report.get(scenario, pattern, name)
                 row.append("-" if m is None else _us(m.us_per_chunk))
             for baseline in baselines:
                 m = report.get(scenario, pattern, baseline)
@@ -504,8 +433,8 @@ def format_table(report: Report, *, markdown: bool = False) -> str:
             rows.append(row)
     if rows and baselines:
         geomeans = [_ratio(statistics.geometric_mean(r)) if r else "-" for r in ratios.values()]
-        rows.append(["geometric mean", "", "", *([""] * len(ours)), *geomeans])
-    return _render(header, rows, markdown=markdown)
+        rows.append([mean, "", "", *([""] * len(ours)), *geomeans])
+    return rows
 
 
 def _render(header: list[str], rows: list[list[str]], *, markdown: bool) -> str:
@@ -537,10 +466,12 @@ def describe(report: Report) -> str:
     ]
     if info["chunkfold_build"] == "debug":
         lines.append("warning: chunkfold._core is a debug build; run `maturin develop --release`.")
-    measured = {m.implementation for m in report.measurements}
-    lines += [
-        f"  {_column(i.name):>12}: {i.description}" for i in (*IMPLEMENTATIONS, *LIMITS) if i.name in measured
+    legend = [
+        (_column(i.name) + ("" if protocol == "chat" else f" ({protocol})"), i.description)
+        for protocol, i in report.implementations()
     ]
+    width = max((len(name) for name, _ in legend), default=0)
+    lines += [f"  {name:>{width}}: {description}" for name, description in legend]
     lines += [f"skipped {name}: {why}" for name, why in report.skipped.items()]
     return "\n".join(lines)
 
@@ -575,8 +506,8 @@ def write_chart(report: Report, path: str | Path) -> None:
     plt.rcParams["svg.hashsalt"] = "chunkfold-bench"
     plt.rcParams["svg.fonttype"] = "none"  # text stays text: smaller, searchable
     s = report.settings
-    measured = {m.implementation for m in report.measurements}
-    shown = [i for i in (*IMPLEMENTATIONS, *LIMITS) if i.kind != "sse" and i.name in measured]
+    first = {i.name: i for _, i in reversed(report.implementations())}  # the first protocol's label
+    shown = [i for i in first.values() if i.kind != "sse"]
     shown.sort(key=lambda i: (i.baseline, i.name != REFERENCE))
     patterns = [p for p in s.patterns if any(m.pattern == p for m in report.measurements)]
     if not patterns or not shown:
@@ -585,7 +516,7 @@ def write_chart(report: Report, path: str | Path) -> None:
     bottom = 10 ** math.floor(math.log10(min(values) / 2))
     top = 10 ** math.ceil(math.log10(max(values) * 4))
     colours = {"feed": "#d9480f", "chunks": "#f59f00", "openai": "#1c7ed6", "httpx-sse": "#74c0fc"}
-    colours |= {"msgspec": "#495057", "orjson": "#adb5bd"}
+    colours |= {"msgspec": "#495057", "orjson": "#adb5bd", "anthropic": "#7048e8"}
     height = 1.3 + 2.9 * len(patterns)
     fig, axes = plt.subplots(len(patterns), 1, figsize=(11, height), sharex=True, squeeze=False)
     width = 0.84 / len(shown)
