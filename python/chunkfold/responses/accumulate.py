@@ -323,7 +323,7 @@ def _token_usage(raw: _RawUsage) -> TokenUsage:
 
 
 def _api_error(payload: bytes, is_event: bool, offset: int) -> StreamAPIError:
-    """The first API error: the ``StreamAPIError`` for an ``error`` event (flat ``{code, message,
+    """The ``StreamAPIError`` for an ``error`` event (flat ``{code, message,
     param}`` or nested ``{error: {type, code, message, param}}``), a
     ``response.failed`` event, or an ``event: error`` that is not JSON."""
     try:
