@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 from contextlib import suppress
 from typing import Any
 
 import msgspec
 
 from chunkfold import _core
+from chunkfold._fold import _Fold
 from chunkfold.anthropic.decoder import _api_error
 from chunkfold.anthropic.events import (
     BlockStopped,
@@ -33,8 +33,7 @@ from chunkfold.anthropic.models import (
     decode_message,
     decode_usage,
 )
-from chunkfold.errors import ChunkDecodeError, EventTooLargeError, StreamAPIError
-from chunkfold.events import ErrorReceived
+from chunkfold.errors import StreamAPIError
 from chunkfold.partial_json import PartialJSON, PartialJSONError
 from chunkfold.usage import TokenUsage
 
@@ -43,7 +42,7 @@ __all__ = ["MessageAccumulator", "token_usage"]
 _encoder = msgspec.json.Encoder()
 
 
-class MessageAccumulator:
+class MessageAccumulator(_Fold[MessageStreamEvent]):
     """Folds one Anthropic Messages stream into its final :class:`Message`.
 
     ``feed(bytes)`` is the fast path: framing, JSON reading and folding all
@@ -72,7 +71,9 @@ class MessageAccumulator:
             ``chunkfold.DEFAULT_MAX_EVENT_SIZE``, 16 MiB).
     """
 
-    __slots__ = ("_core", "_error", "_events", "_lock", "_partial", "_strict")
+    __slots__ = ("_partial",)
+
+    _core: _core.MessageAccumulator
 
     def __init__(
         self,
@@ -82,38 +83,13 @@ class MessageAccumulator:
         partial_json: bool = False,
         max_event_size: int | None = None,
     ) -> None:
-        self._core = _core.MessageAccumulator(max_event_size=max_event_size, events=events or partial_json)
-        self._strict = strict
-        self._events = events
+        core = _core.MessageAccumulator(max_event_size=max_event_size, events=events or partial_json)
+        super().__init__(core, strict=strict, events=events, partial_json=partial_json)
         self._partial: dict[int, PartialJSON] | None = {} if partial_json else None
-        self._error: StreamAPIError | None = None
-        # With events on, it keeps the events' Python half in order when two
-        # threads feed one accumulator; the fold itself is locked in Rust.
-        self._lock = threading.Lock() if events or partial_json else None
-
-    def feed(self, data: bytes | bytearray | memoryview, /) -> list[MessageStreamEvent]:
-        """Folds raw stream bytes, split anywhere.
-
-        Everything decodable in ``data`` is folded first. Then, if ``strict``,
-        the malformed payload or oversized event earliest in the stream among
-        those in ``data`` is raised, its ``decoded`` holding this read's events.
-        """
-        try:
-            self._core.feed(data)
-        except (ChunkDecodeError, EventTooLargeError) as exc:
-            if self._strict:
-                exc.decoded = self._take_events()
-                raise
-        return self._take_events()
 
     def add(self, event: RawMessageStreamEvent, /) -> list[MessageStreamEvent]:
         """Folds one decoded event, exactly as ``feed`` would fold its bytes."""
         return self.add_json(encode_event(event))
-
-    def add_json(self, payload: bytes, /) -> list[MessageStreamEvent]:
-        """Folds one event given as its JSON payload (the data of one SSE event)."""
-        self._core.add(payload)
-        return self._take_events()
 
     def snapshot(self) -> Message:
         """The message as folded so far. A tool input still streaming is the
@@ -128,6 +104,11 @@ class MessageAccumulator:
         """
         self._core.finish()
         return self.snapshot()
+
+    @staticmethod
+    def _api_error(payload: bytes, is_event: bool, offset: int) -> StreamAPIError:
+        """An ``error`` event, or the protocol error of a second ``message_start``."""
+        return _api_error(payload, offset, "error" if is_event else "message")
 
     @property
     def usage(self) -> Usage | None:
@@ -159,17 +140,6 @@ class MessageAccumulator:
         ``model_context_window_exceeded``), ``"finished"`` (another stop
         reason, no ``message_stop``), ``"error"`` or ``"truncated"``."""
         return self._core.status
-
-    @property
-    def error(self) -> StreamAPIError | None:
-        """The first error: an ``error`` event, or the protocol error of a
-        second ``message_start``; ``None`` if there was none."""
-        if self._error is None:
-            found = self._core.error()
-            if found is not None:
-                payload, is_event, offset = found
-                self._error = _api_error(payload, offset, "error" if is_event else "message")
-        return self._error
 
     @property
     def model(self) -> str | None:
@@ -240,22 +210,6 @@ class MessageAccumulator:
         """Bytes fed."""
         return self._core.counts[7]
 
-    @property
-    def first_byte_ns(self) -> int | None:
-        """When the first byte was fed, on the ``time.monotonic_ns()`` clock."""
-        return self._core.timings[0]
-
-    @property
-    def first_token_ns(self) -> int | None:
-        """When the first text, thinking or tool argument text arrived (never
-        a ``ping``), on the ``time.monotonic_ns()`` clock."""
-        return self._core.timings[1]
-
-    @property
-    def last_token_ns(self) -> int | None:
-        """When the last text, thinking or tool argument text arrived."""
-        return self._core.timings[2]
-
     def tool_input(self, index: int) -> Any:
         """The current parse of the tool block ``index``'s input while it
         streams (``partial_json=True`` only); ``None`` before any text.
@@ -272,24 +226,17 @@ class MessageAccumulator:
             parser = self._partial.get(index)
             return None if parser is None else parser.value
 
-    def _take_events(self) -> list[MessageStreamEvent]:
-        if self._lock is None:
-            return []
-        with self._lock:
-            raw = self._core.take_events()
-            if self._partial is not None:
-                for kind, index, _, text in raw:
-                    if kind == "input_json" and text:
-                        parser = self._partial.setdefault(index, PartialJSON())
-                        with suppress(PartialJSONError):  # not JSON: the last good view stays
-                            parser.feed(text)
-            if not self._events:
-                return []
-            events = [_event(*item) for item in raw]
-            error_is_new = self._error is None
-            if error_is_new and self.error is not None:
-                events.append(ErrorReceived(error=self.error))
-            return events
+    def _convert(self, raw: list[tuple[str, int, str | None, str | None]]) -> list[MessageStreamEvent]:
+        return [_event(*item) for item in raw]
+
+    def _feed_partial(self, raw: list[tuple[str, int, str | None, str | None]]) -> None:
+        if self._partial is None:
+            return
+        for kind, index, _, text in raw:
+            if kind == "input_json" and text:
+                parser = self._partial.setdefault(index, PartialJSON())
+                with suppress(PartialJSONError):  # not JSON: the last good view stays
+                    parser.feed(text)
 
 
 def _event(kind: str, index: int, name: str | None, text: str | None) -> MessageStreamEvent:

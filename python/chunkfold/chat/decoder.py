@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from typing import Any
@@ -10,8 +9,9 @@ from typing import Any
 import msgspec
 
 from chunkfold import _core
+from chunkfold._framed import _FramedDecoder
 from chunkfold.chat.models import ChatCompletionChunk
-from chunkfold.errors import ChunkDecodeError, DecoderFinishedError, EventTooLargeError, StreamAPIError
+from chunkfold.errors import ChunkDecodeError, DecoderFinishedError, StreamAPIError
 
 __all__ = ["DONE_FRAME", "ChunkDecoder", "aiter_chunks", "encode_sse", "iter_chunks"]
 
@@ -34,7 +34,7 @@ _Item = tuple[int, bytes, bool, str]
 _Work = _core.Segment | _Item | list[ChatCompletionChunk]
 
 
-class ChunkDecoder:
+class ChunkDecoder(_FramedDecoder[ChatCompletionChunk]):
     """Incremental decoder from SSE bytes to :class:`ChatCompletionChunk` Structs.
 
     Framing happens in Rust; every complete chunk of a ``feed`` is decoded by
@@ -55,50 +55,17 @@ class ChunkDecoder:
         max_event_size: the largest event accepted, in bytes.
     """
 
-    __slots__ = ("_backlog", "_framer", "_lock", "_strict", "skipped")
+    __slots__ = ()
+
+    _backlog: deque[_Work]
 
     def __init__(self, *, strict: bool = True, max_event_size: int | None = None) -> None:
-        self._framer = _core.ChunkFramer(_batch_decoder.decode, max_event_size=max_event_size)
-        self._strict = strict
-        self._backlog: deque[_Work] = deque()
-        # Only the slow path, after an error, takes it: it keeps the backlog
-        # in order when two threads feed one decoder.
-        self._lock = threading.Lock()
-        #: Events skipped because they did not decode (``strict=False`` only).
-        self.skipped = 0
+        super().__init__(_batch_decoder.decode, strict=strict, max_event_size=max_event_size)
 
     @property
     def done(self) -> bool:
         """Whether ``[DONE]`` was seen."""
         return self._framer.done
-
-    @property
-    def keepalives(self) -> int:
-        """Whitespace-only ``data`` payloads skipped as keep-alives."""
-        return self._framer.blanks
-
-    def feed(self, data: bytes | bytearray | memoryview, /) -> list[ChatCompletionChunk]:
-        """Decodes ``data`` and returns the chunks it completed."""
-        try:
-            result = self._framer.feed(data)
-        except EventTooLargeError as exc:
-            with self._lock:
-                self._backlog.extend(exc.decoded)
-                chunks = self._run(self._backlog)
-                if not self._strict:
-                    self.skipped += 1
-                    return chunks
-            exc.decoded = chunks
-            raise
-        if result.__class__ is list:
-            if not self._backlog:
-                return result
-            with self._lock:
-                self._backlog.append(result)
-                return self._run(self._backlog)
-        with self._lock:
-            self._backlog.extend(result)
-            return self._run(self._backlog)
 
     def finish(self) -> list[ChatCompletionChunk]:
         """Ends the stream and returns any chunks still held back after an error.

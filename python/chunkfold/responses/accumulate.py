@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import threading
 from contextlib import suppress
 from typing import Any
 
 import msgspec
 
 from chunkfold import _core
-from chunkfold.errors import ChunkDecodeError, EventTooLargeError, StreamAPIError
+from chunkfold._fold import _Fold
+from chunkfold.errors import StreamAPIError
 from chunkfold.events import (
     ArgumentsDelta,
-    ErrorReceived,
     OutputItemAdded,
     OutputItemDone,
     OutputRefusalDelta,
@@ -38,7 +37,7 @@ _usage_decoder = msgspec.json.Decoder(ResponseUsage)
 _any_decoder = msgspec.json.Decoder()
 
 
-class ResponseAccumulator:
+class ResponseAccumulator(_Fold[StreamEvent]):
     """Folds one OpenAI Responses API stream into its final :class:`Response`.
 
     ``feed(bytes)`` is the fast path: SSE framing, a lazy JSON read of each
@@ -73,7 +72,9 @@ class ResponseAccumulator:
             ``chunkfold.DEFAULT_MAX_EVENT_SIZE``, 16 MiB).
     """
 
-    __slots__ = ("_core", "_error", "_events", "_lock", "_partial", "_strict")
+    __slots__ = ("_partial",)
+
+    _core: _core.ResponseFold
 
     def __init__(
         self,
@@ -84,38 +85,15 @@ class ResponseAccumulator:
         keep_audio: bool = False,
         max_event_size: int | None = None,
     ) -> None:
-        self._core = _core.ResponseFold(
+        core = _core.ResponseFold(
             max_event_size=max_event_size, events=events or partial_json, keep_audio=keep_audio
         )
-        self._strict = strict
-        self._events = events
+        super().__init__(core, strict=strict, events=events, partial_json=partial_json)
         self._partial: dict[int, _Arguments] | None = {} if partial_json else None
-        self._error: StreamAPIError | None = None
-        self._lock = threading.Lock() if events or partial_json else None
-
-    def feed(self, data: bytes | bytearray | memoryview, /) -> list[StreamEvent]:
-        """Folds raw stream bytes, split anywhere.
-
-        Everything decodable in ``data`` is folded first. Then, if ``strict``,
-        the malformed payload or oversized event earliest in the stream among
-        those in ``data`` is raised, its ``decoded`` holding this read's events.
-        """
-        try:
-            self._core.feed(data)
-        except (ChunkDecodeError, EventTooLargeError) as exc:
-            if self._strict:
-                exc.decoded = self._take_events()
-                raise
-        return self._take_events()
 
     def add(self, event: ResponseStreamEvent, /) -> list[StreamEvent]:
         """Folds one decoded event, exactly as ``feed`` would fold its bytes."""
         return self.add_json(encode(event))
-
-    def add_json(self, payload: bytes, /) -> list[StreamEvent]:
-        """Folds one event given as its JSON payload (the data of one SSE event)."""
-        self._core.add(payload)
-        return self._take_events()
 
     def snapshot(self) -> Response:
         """The response as folded so far."""
@@ -130,6 +108,12 @@ class ResponseAccumulator:
         cut-off stream too; ``status`` tells how it ended)."""
         self._core.finish()
         return self.snapshot()
+
+    @staticmethod
+    def _api_error(payload: bytes, is_event: bool, offset: int) -> StreamAPIError:
+        """An ``error`` event (flat or nested shape, with every field it had),
+        else the ``error`` of a ``response.failed``."""
+        return _api_error(payload, is_event, offset)
 
     @property
     def usage(self) -> ResponseUsage | None:
@@ -167,16 +151,6 @@ class ResponseAccumulator:
         empty before a terminal event."""
         reason = self._core.finish_reason
         return [] if reason is None else [reason]
-
-    @property
-    def error(self) -> StreamAPIError | None:
-        """The first API error: an ``error`` event (flat or nested shape, with
-        every field it had), else the ``error`` of a ``response.failed``."""
-        if self._error is None:
-            found = self._core.error()
-            if found is not None:
-                self._error = _api_error(*found)
-        return self._error
 
     @property
     def model(self) -> str | None:
@@ -249,22 +223,6 @@ class ResponseAccumulator:
         """Length of the base64 audio data received, kept or not."""
         return self._core.audio[2]
 
-    @property
-    def first_byte_ns(self) -> int | None:
-        """When the first byte was fed, on the ``time.monotonic_ns()`` clock."""
-        return self._core.timings[0]
-
-    @property
-    def first_token_ns(self) -> int | None:
-        """When the first text, refusal, reasoning or argument delta arrived
-        (lifecycle events do not count), on the ``time.monotonic_ns()`` clock."""
-        return self._core.timings[1]
-
-    @property
-    def last_token_ns(self) -> int | None:
-        """When the last such delta arrived, on the ``time.monotonic_ns()`` clock."""
-        return self._core.timings[2]
-
     def tool_arguments(self) -> dict[int, Any]:
         """The current parse of each call's arguments by ``output_index``, while
         they stream (``partial_json=True`` only).
@@ -280,23 +238,12 @@ class ResponseAccumulator:
         with self._lock:
             return {index: args.parser.value for index, args in sorted(self._partial.items())}
 
-    def _take_events(self) -> list[StreamEvent]:
-        if self._lock is None:
-            return []
-        with self._lock:
-            raw = self._core.take_events()
-            if self._partial is not None:
-                self._feed_partial(raw)
-            if not self._events:
-                return []
-            events = [event for event in map(_event, raw) if event is not None]
-            error_is_new = self._error is None
-            if error_is_new and self.error is not None:
-                events.append(ErrorReceived(error=self.error))
-            return events
+    def _convert(self, raw: list[tuple[str, int, int, str | None, str]]) -> list[StreamEvent]:
+        return [event for event in map(_event, raw) if event is not None]
 
     def _feed_partial(self, raw: list[tuple[str, int, int, str | None, str]]) -> None:
-        assert self._partial is not None
+        if self._partial is None:
+            return
         for kind, output_index, _, _, text in raw:
             if kind == "arguments" and text:
                 self._partial.setdefault(output_index, _Arguments()).feed(text)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 
 import msgspec
 
 from chunkfold import _core
-from chunkfold.errors import ChunkDecodeError, EventTooLargeError
+from chunkfold._framed import _FramedDecoder
+from chunkfold.errors import ChunkDecodeError
 from chunkfold.responses.models import ResponseStreamEvent, decode_event
 
 __all__ = ["ResponseEventDecoder", "iter_events"]
@@ -26,7 +26,7 @@ _Item = tuple[int, bytes]
 _Work = _core.Segment | _Item | list[ResponseStreamEvent]
 
 
-class ResponseEventDecoder:
+class ResponseEventDecoder(_FramedDecoder[ResponseStreamEvent]):
     """Incremental decoder from SSE bytes to typed Responses stream events.
 
     The same surface as :class:`~chunkfold.ChunkDecoder`: framing happens in
@@ -49,48 +49,17 @@ class ResponseEventDecoder:
     :class:`ConcurrentUseError` and changes nothing.
     """
 
-    __slots__ = ("_backlog", "_framer", "_lock", "_strict", "skipped")
+    __slots__ = ()
+
+    _backlog: deque[_Work]
 
     def __init__(self, *, strict: bool = True, max_event_size: int | None = None) -> None:
-        self._framer = _core.ChunkFramer(_batch_decoder.decode, max_event_size=max_event_size)
-        self._strict = strict
-        self._backlog: deque[_Work] = deque()
-        self._lock = threading.Lock()
-        #: Events skipped because they did not decode (``strict=False`` only).
-        self.skipped = 0
+        super().__init__(_batch_decoder.decode, strict=strict, max_event_size=max_event_size)
 
     @property
     def done(self) -> bool:
         """Whether a ``data: [DONE]`` was seen (some proxies end with one)."""
         return self._framer.done
-
-    @property
-    def keepalives(self) -> int:
-        """Whitespace-only ``data`` payloads skipped."""
-        return self._framer.blanks
-
-    def feed(self, data: bytes | bytearray | memoryview, /) -> list[ResponseStreamEvent]:
-        """Decodes ``data`` and returns the events it completed."""
-        try:
-            result = self._framer.feed(data)
-        except EventTooLargeError as exc:
-            with self._lock:
-                self._backlog.extend(exc.decoded)
-                events = self._run(self._backlog)
-                if not self._strict:
-                    self.skipped += 1
-                    return events
-            exc.decoded = events
-            raise
-        if result.__class__ is list:
-            if not self._backlog:
-                return result
-            with self._lock:
-                self._backlog.append(result)
-                return self._run(self._backlog)
-        with self._lock:
-            self._backlog.extend(result)
-            return self._run(self._backlog)
 
     def finish(self) -> list[ResponseStreamEvent]:
         """Ends the stream and returns any events still held back after an error."""
