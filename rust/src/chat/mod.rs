@@ -288,7 +288,7 @@ impl State {
             None => self.prefix.clear(),
         }
         self.templates
-            .learn(event.data, &self.ops, &self.arena, &layout);
+            .learn(event.data, &self.ops, &self.arena, &layout, &self.fold);
         Ok(())
     }
 

@@ -67,8 +67,8 @@ impl Templates {
 
     /// Learns the template of a chunk just read in full, if it has one, in
     /// place of its choice's previous template.
-    pub fn learn(&mut self, payload: &[u8], ops: &[Op], arena: &str, layout: &Layout) {
-        let Some(template) = Template::learn(payload, ops, arena, layout) else {
+    pub fn learn(&mut self, payload: &[u8], ops: &[Op], arena: &str, layout: &Layout, fold: &Fold) {
+        let Some(template) = Template::learn(payload, ops, arena, layout, fold) else {
             return;
         };
         let choice = template.ops[0];
@@ -95,9 +95,10 @@ pub struct Template {
     /// The ops the template chunk folded, less its idempotent metadata; the
     /// variable op's text is replaced on each match.
     ops: [Op; 2],
-    /// The non-empty `system_fingerprint` and `service_tier` the template
-    /// chunk carried: folding them again changes nothing only while the
-    /// fold holds the same values.
+    /// The `system_fingerprint` and `service_tier` the fold held right
+    /// after the template chunk: folding its metadata again changes nothing
+    /// while the fold still holds them. Taken from the fold, not the chunk,
+    /// because a chunk read past a cached prefix has no metadata ops.
     fingerprint: String,
     service_tier: String,
 }
@@ -114,12 +115,17 @@ impl Template {
     /// Whether folding the template chunk's metadata again would change
     /// nothing in `fold`.
     fn current(&self, fold: &Fold) -> bool {
-        (self.fingerprint.is_empty() || self.fingerprint == fold.system_fingerprint)
-            && (self.service_tier.is_empty() || self.service_tier == fold.service_tier)
+        self.fingerprint == fold.system_fingerprint && self.service_tier == fold.service_tier
     }
 
     /// The template of a chunk just read in full, if it has one.
-    pub fn learn(payload: &[u8], ops: &[Op], arena: &str, layout: &Layout) -> Option<Self> {
+    pub fn learn(
+        payload: &[u8],
+        ops: &[Op],
+        arena: &str,
+        layout: &Layout,
+        fold: &Fold,
+    ) -> Option<Self> {
         let (start, end) = layout.variable.filter(|_| layout.variables == 1)?;
         let mut folded = ops.iter().filter(|op| !idempotent(op));
         let choice @ Op::Choice(_) = *folded.next()? else {
@@ -150,13 +156,17 @@ impl Template {
             Some(_) => return None,
             None => (payload.get(end..)?.to_vec(), None),
         };
-        let mut fingerprint = String::new();
-        let mut service_tier = String::new();
+        let mut fingerprint = fold.system_fingerprint.as_str();
+        let mut service_tier = fold.service_tier.as_str();
         for op in ops {
-            match *op {
-                Op::Fingerprint(t) => text_str(arena, t).clone_into(&mut fingerprint),
-                Op::ServiceTier(t) => text_str(arena, t).clone_into(&mut service_tier),
-                _ => {}
+            let (field, t) = match *op {
+                Op::Fingerprint(t) => (&mut fingerprint, t),
+                Op::ServiceTier(t) => (&mut service_tier, t),
+                _ => continue,
+            };
+            let text = text_str(arena, t);
+            if !text.is_empty() {
+                *field = text;
             }
         }
         Some(Self {
@@ -164,8 +174,8 @@ impl Template {
             middle,
             tail,
             ops: [choice, variable],
-            fingerprint,
-            service_tier,
+            fingerprint: fingerprint.to_owned(),
+            service_tier: service_tier.to_owned(),
         })
     }
 

@@ -285,3 +285,29 @@ fn interleaved_choices_keep_the_last_fingerprint() {
     assert_eq!(content(0).as_deref(), Some("abcd"));
     assert_eq!(content(1).as_deref(), Some("xyzw"));
 }
+
+#[test]
+fn a_template_learned_past_a_cached_prefix_keeps_its_fingerprint() {
+    let chunk = |fp: &str, choice: u8, text: &str| {
+        format!(
+            "data: {{\"id\":\"c\",\"model\":\"m\",\"system_fingerprint\":\"{fp}\",\
+\"choices\":[{{\"index\":{choice},\"delta\":{{\"content\":\"{text}\"}}}}]}}\n\n"
+        )
+    };
+    let other = "data: {\"system_fingerprint\":\"fp2\",\"choices\":[{\"index\":0}]}\n\n";
+    // The second chunk is read past the first's prefix, so its template is
+    // learned from ops without the fingerprint; the fourth must still set it.
+    let body = [
+        chunk("fp1", 1, "a"),
+        chunk("fp1", 0, "b"),
+        other.to_owned(),
+        chunk("fp1", 0, "c"),
+    ]
+    .concat();
+    let cached = fold(&[body.as_bytes()]);
+    assert_eq!(cached.fold().system_fingerprint, "fp1");
+    assert_eq!(
+        completion(&cached),
+        completion(&fold_with(&[body.as_bytes()], true))
+    );
+}
