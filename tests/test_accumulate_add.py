@@ -9,6 +9,7 @@ from typing import Any
 import chunkfold
 import msgspec
 import pytest
+from chunkfold import _core
 from chunkfold.chat.models import ChatCompletionChunk, Choice, ChoiceDelta, ChoiceLogprobs, CompletionUsage
 
 _encoder = msgspec.json.Encoder()
@@ -108,3 +109,11 @@ def test_add_after_finish_raises() -> None:
     acc.finish()
     with pytest.raises(chunkfold.DecoderFinishedError):
         acc.add(EDGES[1])
+
+
+def test_the_models_are_read_directly() -> None:
+    # The Rust reader knows the Structs' field order; when the models change
+    # it falls back to encoding every chunk (correct, but slow): this notices.
+    encode = msgspec.json.Encoder().encode
+    args = (ChatCompletionChunk, Choice, ChoiceDelta, msgspec.structs.astuple, msgspec.UNSET, encode)
+    assert _core.register_chat_models(*args) is True
