@@ -4,8 +4,10 @@
 #   fuzz/run.sh [SECONDS_PER_TARGET]     (default 60)
 #
 # FUZZ_SEED=N fixes libFuzzer's random seed (default 0: a new one each run),
-# so a run from the committed seeds explores the same inputs in the same
-# order each time; .ci/run uses that.
+# and FUZZ_RUNS=N stops each target after N inputs (default 0: no limit, the
+# time bound only). With both, a run from the committed seeds tries the same
+# inputs in the same order however fast the machine is (given the same
+# toolchain); .ci/run uses that. Without them, a run explores anew.
 #
 # Works with a stable toolchain: RUSTC_BOOTSTRAP=1 lets stable rustc accept
 # the nightly-only flags cargo-fuzz passes (-Zsanitizer, sancov passes).
@@ -17,6 +19,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 sanitizer="${FUZZ_SANITIZER:-none}"
 seed="${FUZZ_SEED:-0}"
+runs="${FUZZ_RUNS:-0}"
 export RUSTC_BOOTSTRAP=1 CARGO_TERM_COLOR=never
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
@@ -34,13 +37,13 @@ echo "== building ${targets[*]} (sanitizer: $sanitizer)"
 cargo fuzz build --sanitizer "$sanitizer"
 
 for target in "${targets[@]}"; do
-    echo "== fuzzing $target for ${seconds}s (seed $seed)"
+    echo "== fuzzing $target for ${seconds}s at most (seed $seed, runs $runs)"
     # The first corpus directory receives new inputs: keep it out of git;
     # the committed seeds are read only.
     mkdir -p "fuzz/corpus/$target"
     cargo fuzz run --sanitizer "$sanitizer" "$target" \
         "fuzz/corpus/$target" "fuzz/seeds/$target" -- \
-        -max_total_time="$seconds" -seed="$seed" -max_len=16384 -timeout=30 \
+        -max_total_time="$seconds" -seed="$seed" -runs="$runs" -max_len=16384 -timeout=30 \
         -print_final_stats=1
 done
 echo "== fuzzing: no crash in ${#targets[@]} targets x ${seconds}s"
