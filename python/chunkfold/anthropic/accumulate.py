@@ -233,7 +233,9 @@ class MessageAccumulator(_Fold[MessageStreamEvent]):
         return [_event(*item) for item in raw]
 
     @staticmethod
-    def _feed_partial(partial: dict[int, PartialJSON], raw: list[tuple[str, int, str | None, str | None]]) -> None:
+    def _feed_partial(
+        partial: dict[int, PartialJSON], raw: list[tuple[str, int, str | None, str | None]]
+    ) -> None:
         for kind, index, _, text in raw:
             if kind == "input_json" and text:
                 parser = partial.setdefault(index, PartialJSON())

@@ -243,7 +243,9 @@ class ResponseAccumulator(_Fold[StreamEvent]):
         return [event for event in map(_event, raw) if event is not None]
 
     @staticmethod
-    def _feed_partial(partial: dict[int, _Arguments], raw: list[tuple[str, int, int, str | None, str]]) -> None:
+    def _feed_partial(
+        partial: dict[int, _Arguments], raw: list[tuple[str, int, int, str | None, str]]
+    ) -> None:
         for kind, output_index, _, _, text in raw:
             if kind == "arguments" and text:
                 partial.setdefault(output_index, _Arguments()).feed(text)
