@@ -126,7 +126,8 @@ impl Accumulator {
         if self.state.finished {
             return Err(Error::Finished);
         }
-        self.state.event(&stream::whole(payload, &self.scanner), now)
+        let event = stream::whole(payload, &self.scanner);
+        self.state.event(&event, now)
     }
 
     /// Ends the stream: open tool inputs are parsed, and a final

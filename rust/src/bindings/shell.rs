@@ -28,10 +28,16 @@ pub(crate) trait Core: Send {
     fn take_events(&mut self) -> Vec<Self::Event>;
 }
 
-/// Implements [`Core`] for `$core` by calling its inherent methods;
-/// `$finish` ends the stream given `self` and the time.
+/// Implements [`Core`] for `$core` by calling its inherent methods; `timed`
+/// when its `finish` takes the time.
 macro_rules! core {
-    ($core:ty, $event:ty, |$this:ident, $now:ident| $finish:expr) => {
+    ($core:ty, $event:ty) => {
+        core!(@ $core, $event, |acc, _now| acc.finish());
+    };
+    ($core:ty, $event:ty, timed) => {
+        core!(@ $core, $event, |acc, now| acc.finish(now));
+    };
+    (@ $core:ty, $event:ty, |$this:ident, $now:ident| $finish:expr) => {
         impl Core for $core {
             type Event = $event;
             fn feed(&mut self, input: &[u8], now: u64) -> Result<(), Error> {
@@ -63,11 +69,9 @@ macro_rules! core {
     };
 }
 
-core!(chat::Accumulator, chat::Event, |acc, _now| acc.finish());
-core!(responses::Accumulator, responses::Event, |acc, _now| acc
-    .finish());
-core!(anthropic::Accumulator, anthropic::Event, |acc, now| acc
-    .finish(now));
+core!(chat::Accumulator, chat::Event);
+core!(responses::Accumulator, responses::Event);
+core!(anthropic::Accumulator, anthropic::Event, timed);
 
 /// A core accumulator behind a lock, with the methods every accumulator
 /// pyclass has.
