@@ -20,6 +20,19 @@ __all__: list[str] = []
 EventT = TypeVar("EventT")
 
 
+#: Every accumulator's ``feed``: its ``_front``'s, which is the Rust method
+#: itself with events off (a C getter, so a read costs no Python frame).
+front_feed = property(
+    attrgetter("_front.feed"),
+    doc="""``feed(data, /)``: folds raw stream bytes, split anywhere, and returns
+    this read's events (``[]`` with events off).
+
+    Everything decodable in ``data`` is folded first. Then, if ``strict``,
+    the malformed payload or oversized event earliest in the stream among
+    those in ``data`` is raised, its ``decoded`` holding this read's events.""",
+)
+
+
 class _CoreFold(Protocol):
     """What the skeleton needs of a Rust fold."""
 
@@ -50,7 +63,7 @@ class _Fold(Generic[EventT]):
         self._error: StreamAPIError | None = None
         self._partial: dict[int, Any] | None = {} if partial_json else None
         self._events = (
-            _Events(core, type(self), strict=strict, events=events, partial=self._partial)
+            _Events(core, type(self), events=events, partial=self._partial)
             if events or partial_json
             else None
         )
@@ -66,15 +79,7 @@ class _Fold(Generic[EventT]):
             """Folds raw stream bytes, split anywhere."""
 
     else:
-        feed = property(
-            attrgetter("_front.feed"),
-            doc="""``feed(data, /)``: folds raw stream bytes, split anywhere, and returns
-            this read's events (``[]`` with events off).
-
-            Everything decodable in ``data`` is folded first. Then, if ``strict``,
-            the malformed payload or oversized event earliest in the stream among
-            those in ``data`` is raised, its ``decoded`` holding this read's events.""",
-        )
+        feed = front_feed
 
     def add_json(self, payload: bytes, /) -> list[EventT]:
         """Folds one event given as its JSON payload (the data of one SSE event)."""
@@ -127,20 +132,18 @@ class _Events(Generic[EventT]):
     made into typed ones by the protocol's hooks. It holds no reference to
     its accumulator (no cycle), and keeps the accumulator's API error."""
 
-    __slots__ = ("core", "error", "events", "kind", "lock", "partial", "strict")
+    __slots__ = ("core", "error", "events", "kind", "lock", "partial")
 
     def __init__(
         self,
         core: _CoreFold,
         kind: type[_Fold[EventT]],
         *,
-        strict: bool,
         events: bool,
         partial: dict[int, Any] | None,
     ) -> None:
         self.core = core
         self.kind = kind
-        self.strict = strict
         self.events = events
         self.partial = partial
         self.error: StreamAPIError | None = None
@@ -150,9 +153,9 @@ class _Events(Generic[EventT]):
         try:
             self.core.feed(data)
         except (ChunkDecodeError, EventTooLargeError) as exc:
-            if self.strict:
-                exc.decoded = self.take()
-                raise
+            # Raised with strict=True only: the Rust fold counts them otherwise.
+            exc.decoded = self.take()
+            raise
         return self.take()
 
     def api_error(self) -> StreamAPIError | None:
