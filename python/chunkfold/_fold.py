@@ -4,7 +4,8 @@ Each protocol's accumulator wraps one Rust fold. Feeding, the strict /
 lenient error handling, the locked conversion of the fold's raw events into
 typed ones, the first API error and the timings work the same for all of
 them; a protocol supplies only its hooks (:meth:`_Fold._convert`,
-:meth:`_Fold._feed_partial`, :meth:`_Fold._api_error`).
+:meth:`_Fold._feed_partial`, :meth:`_Fold._api_error`), static methods so
+that :class:`_Events` can call them without holding the accumulator.
 """
 
 from __future__ import annotations
