@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from chunkfold.errors import UnknownProtocolError
 from chunkfold.gateway import SNIFF_LIMIT, StreamMeter, StreamSummary, detect_protocol, tap
-from chunkfold.gateway.protocols import sniff_protocol
+from chunkfold.gateway.protocols import PROTOCOLS, Protocol, fold_for, sniff_protocol
 from conftest import FIXTURES
 
 CHAT = (FIXTURES / "providers" / "openrouter_o3_encrypted_reasoning_keepalives.sse").read_bytes()
@@ -71,6 +71,22 @@ def test_wrong_argument_types_are_type_errors() -> None:
         detect_protocol(path=b"/v1/responses")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="protocol"):
         tap([], protocol="grpc")  # type: ignore[call-overload]
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "Chat", None])
+def test_an_unknown_protocol_name_is_a_value_error_where_a_fold_is_made(protocol: Any) -> None:
+    with pytest.raises(ValueError, match="protocol must be one of"):
+        fold_for(protocol)
+    if protocol is not None:  # None is StreamMeter's "auto"
+        with pytest.raises(ValueError, match="protocol must be one of"):
+            StreamMeter(protocol=protocol)
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_every_protocol_has_a_lenient_fold(protocol: Protocol) -> None:
+    acc, _ = fold_for(protocol)
+    assert acc.feed(b"data: {not json\n\n") == []
+    assert acc.skipped == 1
 
 
 def summarise(reads: list[bytes], **options: Any) -> StreamSummary:

@@ -71,9 +71,10 @@ class MessageAccumulator(_Fold[MessageStreamEvent]):
             ``chunkfold.DEFAULT_MAX_EVENT_SIZE``, 16 MiB).
     """
 
-    __slots__ = ("_partial",)
+    __slots__ = ()
 
     _core: _core.MessageAccumulator
+    _partial: dict[int, PartialJSON] | None
 
     def __init__(
         self,
@@ -83,9 +84,10 @@ class MessageAccumulator(_Fold[MessageStreamEvent]):
         partial_json: bool = False,
         max_event_size: int | None = None,
     ) -> None:
-        core = _core.MessageAccumulator(max_event_size=max_event_size, events=events or partial_json)
+        core = _core.MessageAccumulator(
+            max_event_size=max_event_size, events=events or partial_json, strict=strict
+        )
         super().__init__(core, strict=strict, events=events, partial_json=partial_json)
-        self._partial: dict[int, PartialJSON] | None = {} if partial_json else None
 
     def add(self, event: RawMessageStreamEvent, /) -> list[MessageStreamEvent]:
         """Folds one decoded event, exactly as ``feed`` would fold its bytes."""
@@ -226,15 +228,17 @@ class MessageAccumulator(_Fold[MessageStreamEvent]):
             parser = self._partial.get(index)
             return None if parser is None else parser.value
 
-    def _convert(self, raw: list[tuple[str, int, str | None, str | None]]) -> list[MessageStreamEvent]:
+    @staticmethod
+    def _convert(raw: list[tuple[str, int, str | None, str | None]]) -> list[MessageStreamEvent]:
         return [_event(*item) for item in raw]
 
-    def _feed_partial(self, raw: list[tuple[str, int, str | None, str | None]]) -> None:
-        if self._partial is None:
-            return
+    @staticmethod
+    def _feed_partial(
+        partial: dict[int, PartialJSON], raw: list[tuple[str, int, str | None, str | None]]
+    ) -> None:
         for kind, index, _, text in raw:
             if kind == "input_json" and text:
-                parser = self._partial.setdefault(index, PartialJSON())
+                parser = partial.setdefault(index, PartialJSON())
                 with suppress(PartialJSONError):  # not JSON: the last good view stays
                     parser.feed(text)
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import msgspec
 
 from chunkfold import _core
+from chunkfold._fold import front_feed
 from chunkfold.chat.decoder import raise_if_api_error
 from chunkfold.chat.models import ChatCompletion, ChatCompletionChunk, Choice, ChoiceDelta, CompletionUsage
 from chunkfold.errors import ChunkDecodeError, EventTooLargeError, StreamAPIError
@@ -101,15 +102,7 @@ class ChatCompletionAccumulator:
             """Folds one decoded chunk, exactly as ``feed`` would fold its bytes."""
 
     else:
-        feed = property(
-            attrgetter("_front.feed"),
-            doc="""``feed(data, /)``: folds raw stream bytes, split anywhere, and returns
-            this read's events (``[]`` with events off).
-
-            Everything decodable in ``data`` is folded first. Then, if ``strict``,
-            the malformed payload or oversized event earliest in the stream among
-            those in ``data`` is raised, its ``decoded`` holding this read's events.""",
-        )
+        feed = front_feed
         add = property(
             attrgetter("_front.add_chunk"),
             doc="""``add(chunk, /)``: folds one decoded chunk, exactly as ``feed`` would

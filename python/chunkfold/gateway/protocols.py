@@ -118,7 +118,11 @@ Describe = Callable[[Any], tuple[str | None, str | None, tuple[str, ...]]]
 
 def fold_for(protocol: Protocol) -> tuple[Any, Describe]:
     """A lenient (``strict=False``) accumulator for ``protocol``, and how to
-    describe its result. Protocols are imported only when first used."""
+    describe its result. Protocols are imported only when first used.
+
+    Raises ``ValueError`` for a name not in :data:`PROTOCOLS`."""
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"protocol must be one of {PROTOCOLS}, not {protocol!r}")
     if protocol == "chat":
         from chunkfold.chat.accumulate import ChatCompletionAccumulator
 
@@ -127,11 +131,9 @@ def fold_for(protocol: Protocol) -> tuple[Any, Describe]:
         from chunkfold.responses import ResponseAccumulator
 
         return ResponseAccumulator(strict=False), _describe_response
-    if protocol == "anthropic":
-        from chunkfold.anthropic import MessageAccumulator
+    from chunkfold.anthropic import MessageAccumulator
 
-        return MessageAccumulator(strict=False), _describe_message
-    raise ValueError(f"chunkfold cannot fold {protocol!r} streams yet")
+    return MessageAccumulator(strict=False), _describe_message
 
 
 def _describe_chat(result: Any) -> tuple[str | None, str | None, tuple[str, ...]]:

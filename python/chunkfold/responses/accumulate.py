@@ -72,9 +72,10 @@ class ResponseAccumulator(_Fold[StreamEvent]):
             ``chunkfold.DEFAULT_MAX_EVENT_SIZE``, 16 MiB).
     """
 
-    __slots__ = ("_partial",)
+    __slots__ = ()
 
     _core: _core.ResponseFold
+    _partial: dict[int, _Arguments] | None
 
     def __init__(
         self,
@@ -86,10 +87,9 @@ class ResponseAccumulator(_Fold[StreamEvent]):
         max_event_size: int | None = None,
     ) -> None:
         core = _core.ResponseFold(
-            max_event_size=max_event_size, events=events or partial_json, keep_audio=keep_audio
+            max_event_size=max_event_size, events=events or partial_json, keep_audio=keep_audio, strict=strict
         )
         super().__init__(core, strict=strict, events=events, partial_json=partial_json)
-        self._partial: dict[int, _Arguments] | None = {} if partial_json else None
 
     def add(self, event: ResponseStreamEvent, /) -> list[StreamEvent]:
         """Folds one decoded event, exactly as ``feed`` would fold its bytes."""
@@ -238,19 +238,21 @@ class ResponseAccumulator(_Fold[StreamEvent]):
         with self._lock:
             return {index: args.parser.value for index, args in sorted(self._partial.items())}
 
-    def _convert(self, raw: list[tuple[str, int, int, str | None, str]]) -> list[StreamEvent]:
+    @staticmethod
+    def _convert(raw: list[tuple[str, int, int, str | None, str]]) -> list[StreamEvent]:
         return [event for event in map(_event, raw) if event is not None]
 
-    def _feed_partial(self, raw: list[tuple[str, int, int, str | None, str]]) -> None:
-        if self._partial is None:
-            return
+    @staticmethod
+    def _feed_partial(
+        partial: dict[int, _Arguments], raw: list[tuple[str, int, int, str | None, str]]
+    ) -> None:
         for kind, output_index, _, _, text in raw:
             if kind == "arguments" and text:
-                self._partial.setdefault(output_index, _Arguments()).feed(text)
+                partial.setdefault(output_index, _Arguments()).feed(text)
             elif kind == "arguments_done":
-                args = self._partial.get(output_index)
+                args = partial.get(output_index)
                 if args is None or "".join(args.pieces) != text:
-                    self._partial[output_index] = args = _Arguments()
+                    partial[output_index] = args = _Arguments()
                     args.feed(text)
 
 

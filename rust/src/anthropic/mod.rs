@@ -13,6 +13,7 @@ pub use state::{Block, BlockKind, Fold, Input};
 
 use crate::chat::{ApiError, Timings};
 use crate::sse::{Event as SseEvent, Scanner, Tail};
+use crate::stream;
 use crate::Error;
 
 /// How the stream stands or ended.
@@ -116,20 +117,8 @@ impl Accumulator {
         }
         let state = &mut self.state;
         state.bytes += input.len() as u64;
-        if !input.is_empty() {
-            state.timings.first_byte.get_or_insert(now);
-        }
-        let mut first_error = None;
-        let framed = self.scanner.feed(input, |event| {
-            if let Err(error) = state.event(&event, now) {
-                first_error.get_or_insert(error);
-            }
-        });
-        match (framed, first_error) {
-            (Err(framing), Some(folding)) => Err(framing.earlier(folding)),
-            (Err(error), None) | (Ok(()), Some(error)) => Err(error),
-            (Ok(()), None) => Ok(()),
-        }
+        state.timings.read(input.len(), now);
+        stream::feed(&mut self.scanner, input, |event| state.event(event, now))
     }
 
     /// Folds one event payload given whole, exactly as `feed` would.
@@ -137,13 +126,7 @@ impl Accumulator {
         if self.state.finished {
             return Err(Error::Finished);
         }
-        let event = SseEvent {
-            event_type: b"",
-            data: payload,
-            id: None,
-            retry: None,
-            offset: self.scanner.position(),
-        };
+        let event = stream::whole(payload, &self.scanner);
         self.state.event(&event, now)
     }
 
@@ -259,11 +242,7 @@ impl Accumulator {
 
     /// Takes the events collected since the last call.
     pub fn take_events(&mut self) -> Vec<Event> {
-        self.state
-            .events
-            .as_mut()
-            .map(std::mem::take)
-            .unwrap_or_default()
+        stream::take_events(&mut self.state.events)
     }
 }
 

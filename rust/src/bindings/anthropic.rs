@@ -1,13 +1,10 @@
 //! `MessageAccumulator`: the Rust half of `chunkfold.MessageAccumulator`.
 
-use std::sync::{Mutex, MutexGuard};
-
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBytes, PyList};
 
-use super::errors::{busy, to_pyerr};
-use super::input::{event_size_limit, to_bytes, DETACH_AT};
-use super::now_ns;
+use super::input::event_size_limit;
+use super::shell::Shell;
 use crate::anthropic::{self, Event};
 
 /// `(kind, block index, tool name, text)`, as `anthropic/accumulate.py` reads it.
@@ -32,127 +29,97 @@ fn to_py_event(event: Event) -> PyEvent {
 
 /// Folds raw Anthropic stream bytes into a message, all in Rust.
 #[pyclass(frozen, module = "chunkfold._core", name = "MessageAccumulator")]
-pub struct MessageAccumulator {
-    state: Mutex<anthropic::Accumulator>,
-}
-
-impl MessageAccumulator {
-    fn lock(&self) -> PyResult<MutexGuard<'_, anthropic::Accumulator>> {
-        self.state
-            .try_lock()
-            .map_err(|_| busy("MessageAccumulator"))
-    }
-}
+pub struct MessageAccumulator(Shell<anthropic::Accumulator>);
 
 #[pymethods]
 impl MessageAccumulator {
     #[new]
-    #[pyo3(signature = (*, max_event_size = None, events = false))]
-    fn new(max_event_size: Option<&Bound<'_, PyAny>>, events: bool) -> PyResult<Self> {
+    #[pyo3(signature = (*, max_event_size = None, events = false, strict = true))]
+    fn new(
+        max_event_size: Option<&Bound<'_, PyAny>>,
+        events: bool,
+        strict: bool,
+    ) -> PyResult<Self> {
         let max_event_size = event_size_limit(max_event_size)?;
-        Ok(Self {
-            state: Mutex::new(anthropic::Accumulator::new(max_event_size, events)),
-        })
+        let core = anthropic::Accumulator::new(max_event_size, events);
+        Ok(Self(Shell::new(core, strict, "MessageAccumulator")))
     }
 
     /// Folds `data`; raises after folding everything else if a payload was
-    /// malformed or an event too large.
+    /// malformed or an event too large (with `strict`). Returns a new empty
+    /// list: with events off, `MessageAccumulator.feed` is this method.
     #[pyo3(signature = (data, /))]
-    fn feed(&self, data: &Bound<'_, PyAny>) -> PyResult<()> {
-        let py = data.py();
-        let input = to_bytes(data)?;
-        let mut guard = self.lock()?;
-        let acc = &mut *guard;
-        let bytes = input.as_bytes();
-        let now = now_ns();
-        let result = if bytes.len() >= DETACH_AT {
-            // The input is an immutable `bytes` kept alive by `input`.
-            py.detach(|| acc.feed(bytes, now))
-        } else {
-            acc.feed(bytes, now)
-        };
-        result.map_err(|e| to_pyerr(py, &e, None))
+    fn feed<'py>(&self, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
+        self.0.feed(data)
     }
 
     /// Folds one whole event payload (JSON bytes).
     #[pyo3(signature = (payload, /))]
     fn add(&self, payload: &Bound<'_, PyBytes>) -> PyResult<()> {
-        let mut acc = self.lock()?;
-        acc.add(payload.as_bytes(), now_ns())
-            .map_err(|e| to_pyerr(payload.py(), &e, None))
+        self.0.add(payload)
     }
 
     /// Ends the stream.
     fn finish(&self, py: Python<'_>) -> PyResult<()> {
-        self.lock()?
-            .finish(now_ns())
-            .map_err(|e| to_pyerr(py, &e, None))
+        self.0.finish(py)
     }
 
     /// The message so far, as JSON.
     fn snapshot_json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        Ok(PyBytes::new(py, &self.lock()?.snapshot_json()))
+        self.0.snapshot_json(py)
     }
 
     /// The usage so far, as one JSON object.
     fn usage_json<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyBytes>>> {
-        let acc = self.lock()?;
+        let acc = self.0.lock()?;
         Ok(acc.usage_json().map(|u| PyBytes::new(py, &u)))
     }
 
     /// The first API error: `(payload, came as event: error, offset)`.
     fn error<'py>(&self, py: Python<'py>) -> PyResult<Option<(Bound<'py, PyBytes>, bool, u64)>> {
-        let acc = self.lock()?;
-        Ok(acc
-            .error()
-            .map(|e| (PyBytes::new(py, &e.payload), e.event, e.offset)))
+        self.0.error(py)
     }
 
     /// The events collected since the last call.
     fn take_events(&self) -> PyResult<Vec<PyEvent>> {
-        Ok(self
-            .lock()?
-            .take_events()
-            .into_iter()
-            .map(to_py_event)
-            .collect())
+        self.0.take_events(to_py_event)
     }
 
     /// `"in_progress"`, `"done"`, `"incomplete"`, `"finished"`, `"error"` or `"truncated"`.
     #[getter]
     fn status(&self) -> PyResult<&'static str> {
-        Ok(self.lock()?.status().as_str())
+        self.0.status()
     }
 
     /// The model `message_start` gave.
     #[getter]
     fn model(&self) -> PyResult<Option<String>> {
-        Ok(self.lock()?.fold().model.clone())
+        Ok(self.0.lock()?.fold().model.clone())
     }
 
     /// The message id `message_start` gave.
     #[getter]
     fn response_id(&self) -> PyResult<Option<String>> {
-        Ok(self.lock()?.fold().id.clone())
+        Ok(self.0.lock()?.fold().id.clone())
     }
 
     /// The last non-null stop reason.
     #[getter]
     fn stop_reason(&self) -> PyResult<Option<String>> {
-        Ok(self.lock()?.fold().stop_reason.clone())
+        Ok(self.0.lock()?.fold().stop_reason.clone())
     }
 
     /// Whether `message_stop` was seen.
     #[getter]
     fn done(&self) -> PyResult<bool> {
-        Ok(self.lock()?.done())
+        Ok(self.0.lock()?.done())
     }
 
     /// `(events folded, malformed skipped, ignored, renamed, wrong-kind
     /// deltas, invalid tool inputs, unknown deltas, bytes)`.
     #[getter]
     fn counts(&self) -> PyResult<Counts> {
-        let acc = self.lock()?;
+        let acc = self.0.lock()?;
         let fold = acc.fold();
         Ok((
             acc.chunks(),
@@ -169,7 +136,6 @@ impl MessageAccumulator {
     /// `(first byte, first token, last token)` in `time.monotonic_ns()` time.
     #[getter]
     fn timings(&self) -> PyResult<(Option<u64>, Option<u64>, Option<u64>)> {
-        let t = self.lock()?.timings();
-        Ok((t.first_byte, t.first_token, t.last_token))
+        self.0.timings()
     }
 }

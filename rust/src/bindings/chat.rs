@@ -1,16 +1,14 @@
 //! `Accumulator`: the Rust half of `chunkfold.ChatCompletionAccumulator`.
 
-use std::sync::{Mutex, MutexGuard};
-
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
 
 use super::chat_add as add;
-use super::errors::{busy, to_pyerr};
-use super::input::{event_size_limit, with_bytes, DETACH_AT};
+use super::errors::to_pyerr;
+use super::input::event_size_limit;
 use super::now_ns;
+use super::shell::Shell;
 use crate::chat::{self, Event};
-use crate::Error;
 
 /// `(kind, choice, tool position, tool name, text)`, as `accumulate.py` reads it.
 type PyEvent = (
@@ -61,20 +59,7 @@ fn to_py_event(event: Event) -> PyEvent {
 
 /// Folds raw stream bytes into a completion, all in Rust.
 #[pyclass(frozen, module = "chunkfold._core", name = "Accumulator")]
-pub struct Accumulator {
-    state: Mutex<chat::Accumulator>,
-    /// Raise malformed payloads and oversized events (else they are only
-    /// counted), so that `feed` can be the Python method itself.
-    strict: bool,
-}
-
-impl Accumulator {
-    fn lock(&self) -> PyResult<MutexGuard<'_, chat::Accumulator>> {
-        self.state
-            .try_lock()
-            .map_err(|_| busy("ChatCompletionAccumulator"))
-    }
-}
+pub struct Accumulator(Shell<chat::Accumulator>);
 
 #[pymethods]
 impl Accumulator {
@@ -86,10 +71,8 @@ impl Accumulator {
         strict: bool,
     ) -> PyResult<Self> {
         let max_event_size = event_size_limit(max_event_size)?;
-        Ok(Self {
-            state: Mutex::new(chat::Accumulator::new(max_event_size, events)),
-            strict,
-        })
+        let core = chat::Accumulator::new(max_event_size, events);
+        Ok(Self(Shell::new(core, strict, "ChatCompletionAccumulator")))
     }
 
     /// Folds `data`; raises after folding everything else if a payload was
@@ -97,24 +80,7 @@ impl Accumulator {
     /// list: with events off, `ChatCompletionAccumulator.feed` is this method.
     #[pyo3(signature = (data, /))]
     fn feed<'py>(&self, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
-        let py = data.py();
-        let result = with_bytes(data, |bytes| {
-            let mut guard = self.lock()?;
-            let acc = &mut *guard;
-            let now = now_ns();
-            Ok(if bytes.len() >= DETACH_AT {
-                // The input is an immutable `bytes`, alive for the whole call.
-                py.detach(|| acc.feed(bytes, now))
-            } else {
-                acc.feed(bytes, now)
-            })
-        })?;
-        match result {
-            Err(Error::Json { .. } | Error::EventTooLarge { .. }) if !self.strict => {}
-            Err(e) => return Err(to_pyerr(py, &e, None)),
-            Ok(()) => {}
-        }
-        Ok(PyList::empty(py))
+        self.0.feed(data)
     }
 
     /// Folds one decoded `ChatCompletionChunk`, reading its fields directly
@@ -125,10 +91,10 @@ impl Accumulator {
         let py = chunk.py();
         let tuples = add::read(chunk)?;
         let result = match tuples.as_deref().and_then(|t| add::direct(py, t)) {
-            Some(direct) => self.lock()?.add_direct(&direct, now_ns()),
+            Some(direct) => self.0.lock()?.add_direct(&direct, now_ns()),
             None => {
                 let json = add::encode(chunk)?;
-                self.lock()?.add(json.as_bytes(), now_ns())
+                self.0.lock()?.add(json.as_bytes(), now_ns())
             }
         };
         result.map_err(|e| to_pyerr(py, &e, None))?;
@@ -138,79 +104,68 @@ impl Accumulator {
     /// Folds one whole chunk payload (JSON bytes).
     #[pyo3(signature = (payload, /))]
     fn add(&self, payload: &Bound<'_, PyBytes>) -> PyResult<()> {
-        let mut acc = self.lock()?;
-        acc.add(payload.as_bytes(), now_ns())
-            .map_err(|e| to_pyerr(payload.py(), &e, None))
+        self.0.add(payload)
     }
 
     /// Ends the stream.
     fn finish(&self, py: Python<'_>) -> PyResult<()> {
-        self.lock()?.finish().map_err(|e| to_pyerr(py, &e, None))
+        self.0.finish(py)
     }
 
     /// The completion so far, as JSON.
     fn snapshot_json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        Ok(PyBytes::new(py, &self.lock()?.snapshot_json()))
+        self.0.snapshot_json(py)
     }
 
     /// The last usage object, as JSON.
     fn usage_json<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyBytes>>> {
-        let acc = self.lock()?;
+        let acc = self.0.lock()?;
         Ok(acc.fold().usage.as_deref().map(|u| PyBytes::new(py, u)))
     }
 
     /// The first API error: `(payload, came as event: error, offset)`.
     fn error<'py>(&self, py: Python<'py>) -> PyResult<Option<(Bound<'py, PyBytes>, bool, u64)>> {
-        let acc = self.lock()?;
-        Ok(acc
-            .error()
-            .map(|e| (PyBytes::new(py, &e.payload), e.event, e.offset)))
+        self.0.error(py)
     }
 
     /// The events collected since the last call.
     fn take_events(&self) -> PyResult<Vec<PyEvent>> {
-        Ok(self
-            .lock()?
-            .take_events()
-            .into_iter()
-            .map(to_py_event)
-            .collect())
+        self.0.take_events(to_py_event)
     }
 
     /// `"in_progress"`, `"done"`, `"finished"`, `"error"` or `"truncated"`.
     #[getter]
     fn status(&self) -> PyResult<&'static str> {
-        Ok(self.lock()?.status().as_str())
+        self.0.status()
     }
 
     /// Whether `[DONE]` was seen.
     #[getter]
     fn done(&self) -> PyResult<bool> {
-        Ok(self.lock()?.done())
+        Ok(self.0.lock()?.done())
     }
 
     /// Chunk payloads folded.
     #[getter]
     fn chunks(&self) -> PyResult<u64> {
-        Ok(self.lock()?.chunks())
+        Ok(self.0.lock()?.chunks())
     }
 
     /// Malformed payloads skipped.
     #[getter]
     fn skipped(&self) -> PyResult<u64> {
-        Ok(self.lock()?.skipped())
+        Ok(self.0.lock()?.skipped())
     }
 
     /// Bytes fed.
     #[getter]
     fn bytes(&self) -> PyResult<u64> {
-        Ok(self.lock()?.bytes())
+        Ok(self.0.lock()?.bytes())
     }
 
     /// `(first byte, first token, last token)` in `time.monotonic_ns()` time.
     #[getter]
     fn timings(&self) -> PyResult<(Option<u64>, Option<u64>, Option<u64>)> {
-        let t = self.lock()?.timings();
-        Ok((t.first_byte, t.first_token, t.last_token))
+        self.0.timings()
     }
 }

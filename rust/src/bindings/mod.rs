@@ -8,6 +8,7 @@ mod errors;
 mod frames;
 mod input;
 mod responses;
+mod shell;
 mod sse;
 
 use pyo3::prelude::*;

@@ -1,13 +1,10 @@
 //! `ResponseFold`: the Rust half of `chunkfold.ResponseAccumulator`.
 
-use std::sync::{Mutex, MutexGuard};
-
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBytes, PyList};
 
-use super::errors::{busy, to_pyerr};
-use super::input::{event_size_limit, to_bytes, DETACH_AT};
-use super::now_ns;
+use super::input::event_size_limit;
+use super::shell::Shell;
 use crate::responses::{self, Event};
 
 /// `(kind, output index, index, name, text)`, as `responses/accumulate.py` reads it.
@@ -52,121 +49,86 @@ fn to_py_event(event: Event) -> PyEvent {
 
 /// Folds raw Responses stream bytes into a response, all in Rust.
 #[pyclass(frozen, module = "chunkfold._core", name = "ResponseFold")]
-pub struct ResponseFold {
-    state: Mutex<responses::Accumulator>,
-}
-
-impl ResponseFold {
-    fn lock(&self) -> PyResult<MutexGuard<'_, responses::Accumulator>> {
-        self.state
-            .try_lock()
-            .map_err(|_| busy("ResponseAccumulator"))
-    }
-}
+pub struct ResponseFold(Shell<responses::Accumulator>);
 
 #[pymethods]
 impl ResponseFold {
     #[new]
-    #[pyo3(signature = (*, max_event_size = None, events = false, keep_audio = false))]
+    #[pyo3(signature = (*, max_event_size = None, events = false, keep_audio = false, strict = true))]
     fn new(
         max_event_size: Option<&Bound<'_, PyAny>>,
         events: bool,
         keep_audio: bool,
+        strict: bool,
     ) -> PyResult<Self> {
         let max_event_size = event_size_limit(max_event_size)?;
-        Ok(Self {
-            state: Mutex::new(responses::Accumulator::new(
-                max_event_size,
-                events,
-                keep_audio,
-            )),
-        })
+        let core = responses::Accumulator::new(max_event_size, events, keep_audio);
+        Ok(Self(Shell::new(core, strict, "ResponseAccumulator")))
     }
 
     /// Folds `data`; raises after folding everything else if a payload was
-    /// malformed or an event too large.
+    /// malformed or an event too large (with `strict`). Returns a new empty
+    /// list: with events off, `ResponseAccumulator.feed` is this method.
     #[pyo3(signature = (data, /))]
-    fn feed(&self, data: &Bound<'_, PyAny>) -> PyResult<()> {
-        let py = data.py();
-        let input = to_bytes(data)?;
-        let mut guard = self.lock()?;
-        let acc = &mut *guard;
-        let bytes = input.as_bytes();
-        let now = now_ns();
-        let result = if bytes.len() >= DETACH_AT {
-            // The input is an immutable `bytes` kept alive by `input`.
-            py.detach(|| acc.feed(bytes, now))
-        } else {
-            acc.feed(bytes, now)
-        };
-        result.map_err(|e| to_pyerr(py, &e, None))
+    fn feed<'py>(&self, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
+        self.0.feed(data)
     }
 
     /// Folds one whole event payload (JSON bytes).
     #[pyo3(signature = (payload, /))]
     fn add(&self, payload: &Bound<'_, PyBytes>) -> PyResult<()> {
-        let mut acc = self.lock()?;
-        acc.add(payload.as_bytes(), now_ns())
-            .map_err(|e| to_pyerr(payload.py(), &e, None))
+        self.0.add(payload)
     }
 
     /// Ends the stream.
     fn finish(&self, py: Python<'_>) -> PyResult<()> {
-        self.lock()?.finish().map_err(|e| to_pyerr(py, &e, None))
+        self.0.finish(py)
     }
 
     /// The response so far, as JSON.
     fn snapshot_json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        Ok(PyBytes::new(py, &self.lock()?.snapshot_json()))
+        self.0.snapshot_json(py)
     }
 
     /// The last usage object, as JSON.
     fn usage_json<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyBytes>>> {
-        let acc = self.lock()?;
+        let acc = self.0.lock()?;
         Ok(acc.fold().usage.as_deref().map(|u| PyBytes::new(py, u)))
     }
 
     /// The first API error: `(payload, came as event: error, offset)`.
     fn error<'py>(&self, py: Python<'py>) -> PyResult<Option<(Bound<'py, PyBytes>, bool, u64)>> {
-        let acc = self.lock()?;
-        Ok(acc
-            .error()
-            .map(|e| (PyBytes::new(py, &e.payload), e.event, e.offset)))
+        self.0.error(py)
     }
 
     /// The events collected since the last call.
     fn take_events(&self) -> PyResult<Vec<PyEvent>> {
-        Ok(self
-            .lock()?
-            .take_events()
-            .into_iter()
-            .map(to_py_event)
-            .collect())
+        self.0.take_events(to_py_event)
     }
 
     /// `"in_progress"`, `"done"`, `"incomplete"`, `"error"` or `"truncated"`.
     #[getter]
     fn status(&self) -> PyResult<&'static str> {
-        Ok(self.lock()?.status().as_str())
+        self.0.status()
     }
 
     /// The terminal event's status, or its incomplete reason.
     #[getter]
     fn finish_reason(&self) -> PyResult<Option<String>> {
-        Ok(self.lock()?.finish_reason())
+        Ok(self.0.lock()?.finish_reason())
     }
 
     /// `(id, model)` as the stream gave them, empty until known.
     #[getter]
     fn meta(&self) -> PyResult<(String, String)> {
-        let acc = self.lock()?;
+        let acc = self.0.lock()?;
         Ok((acc.fold().id.clone(), acc.fold().model.clone()))
     }
 
     /// `(duplicates, gaps, item_id mismatches, id changes, ignored)`.
     #[getter]
     fn counts(&self) -> PyResult<(u64, u64, u64, u64, u64)> {
-        let c = self.lock()?.fold().counts;
+        let c = self.0.lock()?.fold().counts;
         Ok((
             c.duplicates,
             c.gaps,
@@ -179,7 +141,7 @@ impl ResponseFold {
     /// `(transcript, audio data, audio bytes)`.
     #[getter]
     fn audio(&self) -> PyResult<(Option<String>, Option<String>, u64)> {
-        let acc = self.lock()?;
+        let acc = self.0.lock()?;
         let fold = acc.fold();
         Ok((
             fold.transcript.clone(),
@@ -191,31 +153,30 @@ impl ResponseFold {
     /// Whether a terminal event was seen.
     #[getter]
     fn done(&self) -> PyResult<bool> {
-        Ok(self.lock()?.done())
+        Ok(self.0.lock()?.done())
     }
 
     /// Event payloads folded.
     #[getter]
     fn chunks(&self) -> PyResult<u64> {
-        Ok(self.lock()?.chunks())
+        Ok(self.0.lock()?.chunks())
     }
 
     /// Malformed payloads skipped.
     #[getter]
     fn skipped(&self) -> PyResult<u64> {
-        Ok(self.lock()?.skipped())
+        Ok(self.0.lock()?.skipped())
     }
 
     /// Bytes fed.
     #[getter]
     fn bytes(&self) -> PyResult<u64> {
-        Ok(self.lock()?.bytes())
+        Ok(self.0.lock()?.bytes())
     }
 
     /// `(first byte, first token, last token)` in `time.monotonic_ns()` time.
     #[getter]
     fn timings(&self) -> PyResult<(Option<u64>, Option<u64>, Option<u64>)> {
-        let t = self.lock()?.timings();
-        Ok((t.first_byte, t.first_token, t.last_token))
+        self.0.timings()
     }
 }

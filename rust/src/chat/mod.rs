@@ -12,7 +12,7 @@ pub use direct::{DirectChoice, DirectChunk};
 pub use state::{Event, Fold};
 
 use crate::sse::{Event as SseEvent, Scanner, Tail};
-use crate::stream::excerpt;
+use crate::stream::{self, excerpt};
 pub use crate::stream::{ApiError, Timings};
 use crate::Error;
 
@@ -95,23 +95,11 @@ impl Accumulator {
         }
         let state = &mut self.state;
         state.bytes += input.len() as u64;
-        if !input.is_empty() {
-            state.timings.first_byte.get_or_insert(now);
-        }
+        state.timings.read(input.len(), now);
         if state.done {
             return Ok(());
         }
-        let mut first_error = None;
-        let framed = self.scanner.feed(input, |event| {
-            if let Err(error) = state.event(&event, now) {
-                first_error.get_or_insert(error);
-            }
-        });
-        match (framed, first_error) {
-            (Err(framing), Some(folding)) => Err(framing.earlier(folding)),
-            (Err(error), None) | (Ok(()), Some(error)) => Err(error),
-            (Ok(()), None) => Ok(()),
-        }
+        stream::feed(&mut self.scanner, input, |event| state.event(event, now))
     }
 
     /// Folds one chunk payload given whole (a chunk decoded elsewhere and
@@ -120,14 +108,7 @@ impl Accumulator {
         if self.state.finished {
             return Err(Error::Finished);
         }
-        let offset = self.scanner.position();
-        let event = SseEvent {
-            event_type: b"",
-            data: payload,
-            id: None,
-            retry: None,
-            offset,
-        };
+        let event = stream::whole(payload, &self.scanner);
         self.state.event(&event, now)
     }
 
@@ -202,11 +183,7 @@ impl Accumulator {
 
     /// Takes the events collected since the last call.
     pub fn take_events(&mut self) -> Vec<Event> {
-        self.state
-            .events
-            .as_mut()
-            .map(std::mem::take)
-            .unwrap_or_default()
+        stream::take_events(&mut self.state.events)
     }
 }
 
