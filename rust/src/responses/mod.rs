@@ -5,12 +5,16 @@
 //! The hot path is the text delta: its `type`, indices, `item_id` and
 //! `delta` are read, everything else skipped, and the delta appended to the
 //! part it names, so the cost per event does not grow with the stream.
+//! Delta events that repeat an earlier one's bytes but for the delta, the
+//! sequence number and the padding skip even that read: see `template`.
 
 mod kinds;
 mod output;
 mod reader;
 mod state;
+mod template;
 
+use reader::Fields;
 pub use reader::Scan;
 pub use state::{Counts, Event, Fold, Item, Part, PartKind, Terminal, TextField};
 
@@ -68,6 +72,10 @@ struct State {
     timings: Timings,
     keep_audio: bool,
     events: Option<Vec<Event>>,
+    /// The shapes of recent delta events; see `template`.
+    templates: template::Templates,
+    /// Every event is read in full (`Accumulator::set_templates`).
+    no_templates: bool,
 }
 
 impl Accumulator {
@@ -82,6 +90,15 @@ impl Accumulator {
                 ..State::default()
             },
         }
+    }
+
+    /// Turns the event templates (the fast path for repeated delta events)
+    /// on, as they are by default, or off: then every event is read in
+    /// full. The result is the same either way; the tests and the fuzz
+    /// target check that it is.
+    pub fn set_templates(&mut self, on: bool) {
+        self.state.no_templates = !on;
+        self.state.templates.clear();
     }
 
     /// Folds `input`, read at time `now`. Everything decodable is folded;
@@ -224,22 +241,20 @@ impl State {
         if self.ended || (!is_error_event && (trimmed.is_empty() || trimmed == b"[DONE]")) {
             return Ok(());
         }
-        self.arena.clear();
-        let fields = match reader::read(event.data, &mut self.arena) {
-            Ok(fields) => fields,
-            Err(error) => {
-                if is_error_event {
-                    self.record_error(event, true);
-                    self.chunks += 1;
-                    return Ok(());
-                }
-                self.skipped += 1;
-                return Err(Error::Json {
-                    offset: event.offset,
-                    message: error.to_string(),
-                    excerpt: excerpt(event.data),
-                });
+        let templated = match is_error_event || self.no_templates {
+            true => None,
+            false => self.templates.matches(event.data, &mut self.arena),
+        };
+        let fields = match templated {
+            Some(fields) => {
+                #[cfg(debug_assertions)]
+                self.check_template(event.data, &fields);
+                Some(fields)
             }
+            None => self.read(event, is_error_event)?,
+        };
+        let Some(fields) = fields else {
+            return Ok(());
         };
         // Rule 10: a sequence number at or below the last is a resumed
         // stream's repeat.
@@ -298,6 +313,51 @@ impl State {
             }
         }
         Ok(())
+    }
+
+    /// Reads a payload in full, and learns its template if it has one.
+    /// `None`: an `event: error` whose payload is not an event, recorded
+    /// as the error.
+    fn read(
+        &mut self,
+        event: &SseEvent<'_>,
+        is_error_event: bool,
+    ) -> Result<Option<Fields>, Error> {
+        self.arena.clear();
+        match reader::read(event.data, &mut self.arena) {
+            Ok(fields) => {
+                if !is_error_event && !self.no_templates {
+                    self.templates.learn(event.data, &fields, &self.arena);
+                }
+                Ok(Some(fields))
+            }
+            Err(_) if is_error_event => {
+                self.record_error(event, true);
+                self.chunks += 1;
+                Ok(None)
+            }
+            Err(error) => {
+                self.skipped += 1;
+                Err(Error::Json {
+                    offset: event.offset,
+                    message: error.to_string(),
+                    excerpt: excerpt(event.data),
+                })
+            }
+        }
+    }
+
+    /// A template's read must be the full read's (debug builds: the tests
+    /// and the fuzz targets).
+    #[cfg(debug_assertions)]
+    fn check_template(&self, payload: &[u8], fields: &Fields) {
+        let mut arena = String::new();
+        let full = reader::read(payload, &mut arena);
+        debug_assert!(
+            full.is_ok_and(|full| template::same(fields, &self.arena, &full, &arena)),
+            "a template read differs from the full read: {:?}",
+            String::from_utf8_lossy(payload)
+        );
     }
 
     fn record_error(&mut self, event: &SseEvent<'_>, is_event: bool) {

@@ -1,0 +1,296 @@
+//! The event template: the fast path for the delta events that make up
+//! almost every Responses stream.
+//!
+//! After the first, a stream's delta events for one item or part differ
+//! from one another only in the `delta` string, the `sequence_number` and,
+//! from OpenAI, the random `obfuscation` padding. Everything else repeats
+//! byte for byte: the `type`, the `item_id`, the indices, `"logprobs":[]`.
+//!
+//! So once a delta event has been read in full, its bytes around those
+//! three values (the *holes*) become a template, together with the
+//! [`Fields`] the read gave. A later payload that matches the template byte
+//! for byte outside the holes, and whose holes hold values of the same JSON
+//! types, reads to the same [`Fields`] but for the holes: the bytes
+//! compared are the same, so a full read would take the same path through
+//! them, and the holes are read here with the reader's own functions. The
+//! template gives back those [`Fields`], and the event is folded exactly as
+//! a full read's would be, by the same code: the sequence-number check
+//! (rule 10), the `item_id` check (rule 1), the token timing and the
+//! events all see what they would have seen. Nothing about the fold state
+//! is assumed, so a template stays exact whatever was folded in between.
+//!
+//! Only payloads with no span kept verbatim (`item`, `part`, `response`,
+//! ...) become templates, since such spans would move with the holes'
+//! lengths; the strings a payload names (`type`, `item_id`) are kept in the
+//! template's own arena and copied into the fold's on each match.
+//! [`Templates`] keeps one template per item and part, so that streams that
+//! interleave them match too.
+
+use super::kinds::item_event;
+use super::reader::{self, text_str, Fields, Raw, Text};
+use crate::json::Cursor;
+
+/// The most templates kept.
+const MAX_TEMPLATES: usize = 4;
+
+/// A value a template leaves open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hole {
+    /// The `delta` string, decoded into the arena.
+    Delta,
+    /// The `sequence_number` integer.
+    Sequence,
+    /// The `obfuscation` string, skipped.
+    Padding,
+}
+
+/// The recent templates, one per item and part; see the module docs.
+#[derive(Debug, Default)]
+pub struct Templates {
+    list: Vec<Template>,
+    /// The template to try first: the last one that matched.
+    last: usize,
+}
+
+impl Templates {
+    /// The [`Fields`] of `payload` if a template matches it, with their
+    /// strings in `arena` (which is cleared first).
+    pub fn matches(&mut self, payload: &[u8], arena: &mut String) -> Option<Fields> {
+        let count = self.list.len();
+        for step in 0..count {
+            let at = (self.last + step) % count;
+            let Some(template) = self.list.get(at) else {
+                break;
+            };
+            if let Some(fields) = template.matches(payload, arena) {
+                self.last = at;
+                return Some(fields);
+            }
+        }
+        None
+    }
+
+    /// Learns the template of a payload just read in full into `fields`
+    /// (strings in `arena`), if it has one, in place of the template of the
+    /// same item and part.
+    pub fn learn(&mut self, payload: &[u8], fields: &Fields, arena: &str) {
+        let Some(template) = Template::learn(payload, fields, arena) else {
+            return;
+        };
+        if let Some(at) = self.list.iter().position(|t| t.same_target(&template)) {
+            if let Some(slot) = self.list.get_mut(at) {
+                *slot = template;
+            }
+            self.last = at;
+            return;
+        }
+        if self.list.len() == MAX_TEMPLATES {
+            self.list.remove(0);
+        }
+        self.list.push(template);
+        self.last = self.list.len() - 1;
+    }
+
+    /// Forgets every template.
+    pub fn clear(&mut self) {
+        self.list.clear();
+        self.last = 0;
+    }
+}
+
+/// See the module docs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Template {
+    /// The template payload's bytes outside the holes, in order.
+    literal: Vec<u8>,
+    /// The holes in payload order, each with the length of `literal` that
+    /// comes before it.
+    holes: Vec<(usize, Hole)>,
+    /// What the template payload read to, with the holes' values cleared
+    /// and its strings in `arena`.
+    fields: Fields,
+    arena: String,
+}
+
+impl Template {
+    /// The template of a payload just read in full, if it has one: a delta
+    /// event of a type the fold knows, with a string `delta`, no hole key
+    /// twice and no span kept verbatim.
+    fn learn(payload: &[u8], f: &Fields, arena: &str) -> Option<Self> {
+        let delta = f.holes.delta?;
+        let kind = text_str(arena, f.kind?).as_bytes();
+        let spans = [f.item, f.part, f.response, f.annotation, f.output, f.error];
+        if f.holes.repeated || f.delta_object.is_some() || spans.iter().any(Option::is_some) {
+            return None;
+        }
+        if !item_event(kind) {
+            return None;
+        }
+        let mut holes = vec![(delta, Hole::Delta)];
+        holes.extend(f.holes.sequence.map(|s| (s, Hole::Sequence)));
+        holes.extend(f.holes.padding.map(|s| (s, Hole::Padding)));
+        holes.sort_unstable_by_key(|(Raw(start, _), _)| *start);
+        let mut literal = Vec::with_capacity(payload.len());
+        let mut placed = Vec::with_capacity(holes.len());
+        let mut at = 0;
+        for (Raw(start, end), hole) in holes {
+            literal.extend_from_slice(payload.get(at..start)?);
+            placed.push((literal.len(), hole));
+            at = end;
+        }
+        literal.extend_from_slice(payload.get(at..)?);
+        let mut own = String::new();
+        let mut fields = Fields {
+            delta: None,
+            sequence_number: None,
+            holes: reader::Holes::default(),
+            ..*f
+        };
+        rebase(&mut fields, arena, &mut own);
+        Some(Self {
+            literal,
+            holes: placed,
+            fields,
+            arena: own,
+        })
+    }
+
+    /// Whether both templates fold into the same item and part.
+    fn same_target(&self, other: &Self) -> bool {
+        let (a, b) = (&self.fields, &other.fields);
+        let (x, y) = (self.arena.as_str(), other.arena.as_str());
+        let text = |arena, t: Option<Text>| t.map(|t| text_str(arena, t));
+        text(x, a.kind) == text(y, b.kind)
+            && text(x, a.item_id) == text(y, b.item_id)
+            && (
+                a.output_index,
+                a.content_index,
+                a.summary_index,
+                a.command_index,
+            ) == (
+                b.output_index,
+                b.content_index,
+                b.summary_index,
+                b.command_index,
+            )
+    }
+
+    /// If `payload` matches, its [`Fields`], with their strings in `arena`.
+    fn matches(&self, payload: &[u8], arena: &mut String) -> Option<Fields> {
+        let mut fields = self.fields;
+        // The first segment fails fast on another event type or item.
+        let first = self.holes.first().map_or(self.literal.len(), |(at, _)| *at);
+        if !payload.starts_with(self.literal.get(..first)?) {
+            return None;
+        }
+        arena.clear();
+        arena.push_str(&self.arena);
+        let mut cursor = Cursor::new(payload);
+        let (mut at, mut done) = (first, first);
+        for (i, &(_, hole)) in self.holes.iter().enumerate() {
+            cursor.seek(at);
+            match hole {
+                Hole::Delta => fields.delta = Some(string_into(&mut cursor, arena)?),
+                Hole::Sequence => {
+                    if !matches!(payload.get(at), Some(b'-' | b'0'..=b'9')) {
+                        return None;
+                    }
+                    fields.sequence_number = Some(reader::int(&mut cursor).ok()??);
+                }
+                Hole::Padding => {
+                    if payload.get(at) != Some(&b'"') {
+                        return None;
+                    }
+                    cursor.skip().ok()?;
+                }
+            }
+            at = cursor.position();
+            let next = self
+                .holes
+                .get(i + 1)
+                .map_or(self.literal.len(), |(n, _)| *n);
+            let segment = self.literal.get(done..next)?;
+            if payload.get(at..at + segment.len())? != segment {
+                return None;
+            }
+            at += segment.len();
+            done = next;
+        }
+        (at == payload.len()).then_some(fields)
+    }
+}
+
+/// The string that starts at the cursor, appended to `arena`, as
+/// `reader::text` reads it (`None` if it is not a string or is invalid).
+fn string_into(cursor: &mut Cursor<'_>, arena: &mut String) -> Option<Text> {
+    let start = cursor.position();
+    let bytes = cursor.data().get(start..)?;
+    if bytes.first() != Some(&b'"') {
+        return None;
+    }
+    let from = arena.len();
+    // The common case, a short token with no escape, without the cursor's
+    // lossy decoding (the same bytes out when they are UTF-8).
+    let body = bytes.get(1..)?;
+    match memchr::memchr2(b'"', b'\\', body) {
+        Some(end) if body.get(end) == Some(&b'"') => {
+            let text = std::str::from_utf8(body.get(..end)?).ok();
+            match text {
+                Some(text) => {
+                    arena.push_str(text);
+                    cursor.seek(start + end + 2);
+                }
+                None => cursor.string_into(arena).ok()?,
+            }
+        }
+        _ => cursor.string_into(arena).ok()?,
+    }
+    Some(Text(from as u32, (arena.len() - from) as u32))
+}
+
+/// Moves every string of `fields` but the holes from `from` into `to`.
+fn rebase(fields: &mut Fields, from: &str, to: &mut String) {
+    let f = fields;
+    for slot in [
+        &mut f.kind,
+        &mut f.item_id,
+        &mut f.text,
+        &mut f.refusal,
+        &mut f.arguments,
+        &mut f.input,
+        &mut f.code,
+        &mut f.diff,
+        &mut f.command,
+    ] {
+        if let Some(t) = *slot {
+            let start = to.len();
+            to.push_str(text_str(from, t));
+            *slot = Some(Text(start as u32, (to.len() - start) as u32));
+        }
+    }
+}
+
+/// Whether two reads say the same, strings compared by value and holes'
+/// spans ignored: a template's fields against a full read's.
+#[cfg(debug_assertions)]
+pub fn same(a: &Fields, a_arena: &str, b: &Fields, b_arena: &str) -> bool {
+    let mut a = Fields {
+        holes: reader::Holes::default(),
+        ..*a
+    };
+    let mut b = Fields {
+        holes: reader::Holes::default(),
+        ..*b
+    };
+    let (mut a_own, mut b_own) = (String::new(), String::new());
+    for (fields, arena, own) in [(&mut a, a_arena, &mut a_own), (&mut b, b_arena, &mut b_own)] {
+        let delta = fields.delta.map(|t| text_str(arena, t).to_owned());
+        rebase(fields, arena, own);
+        fields.delta = delta.map(|d| {
+            let start = own.len();
+            own.push_str(&d);
+            Text(start as u32, d.len() as u32)
+        });
+    }
+    a == b && a_own == b_own
+}
