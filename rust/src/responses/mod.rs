@@ -245,16 +245,16 @@ impl State {
             true => None,
             false => self.templates.matches(event.data, &mut self.arena),
         };
-        let fields = match templated {
+        let (fields, templated) = match templated {
             Some(fields) => {
                 #[cfg(debug_assertions)]
                 self.check_template(event.data, &fields);
-                Some(fields)
+                (fields, true)
             }
-            None => self.read(event, is_error_event)?,
-        };
-        let Some(fields) = fields else {
-            return Ok(());
+            None => match self.read(event, is_error_event)? {
+                Some(fields) => (fields, false),
+                None => return Ok(()),
+            },
         };
         // Rule 10: a sequence number at or below the last is a resumed
         // stream's repeat.
@@ -274,42 +274,59 @@ impl State {
         let kind = kind.unwrap_or_default().as_bytes();
         let payload = event.data;
         let response = fields.response.map(|r| reader::raw_bytes(payload, r));
-        let events = self.events.as_mut();
-        match kind {
-            b"response.created" | b"response.queued" | b"response.in_progress" => {
-                if let Some(response) = response {
-                    self.fold.lifecycle(response, events);
+        // A template is only ever learned from an item event outside an
+        // `event: error`: it goes straight to the last arm.
+        let item_event = templated
+            || match kind {
+                b"response.created" | b"response.queued" | b"response.in_progress" => {
+                    if let Some(response) = response {
+                        self.fold.lifecycle(response, self.events.as_mut());
+                    }
+                    false
                 }
-            }
-            b"response.completed" | b"response.incomplete" | b"response.failed" => {
-                let terminal = match kind {
-                    b"response.completed" => Terminal::Completed,
-                    b"response.incomplete" => Terminal::Incomplete,
-                    _ => Terminal::Failed,
-                };
-                self.fold
-                    .terminal(terminal, response.unwrap_or(b"{}"), events);
-                self.ended = true;
-                if terminal == Terminal::Failed {
-                    self.record_error(event, is_error_event);
+                b"response.completed" | b"response.incomplete" | b"response.failed" => {
+                    let terminal = match kind {
+                        b"response.completed" => Terminal::Completed,
+                        b"response.incomplete" => Terminal::Incomplete,
+                        _ => Terminal::Failed,
+                    };
+                    self.fold
+                        .terminal(terminal, response.unwrap_or(b"{}"), self.events.as_mut());
+                    self.ended = true;
+                    if terminal == Terminal::Failed {
+                        record_error(&mut self.error, event, is_error_event);
+                    }
+                    false
                 }
-            }
-            // Rule 8: the first error is kept; folding goes on.
-            b"error" => self.record_error(event, is_error_event),
-            _ if is_error_event => self.record_error(event, true),
-            // Rule 9: these change nothing.
-            b"keepalive" | b"ping" | b"" => self.fold.counts.ignored += 1,
-            _ if !kinds::item_event(kind) => self.fold.counts.ignored += 1,
-            _ => {
-                let step = state::Step {
-                    fields: &fields,
-                    payload,
-                    arena: &self.arena,
-                    keep_audio: self.keep_audio,
-                };
-                if self.fold.apply(kind, &step, events) {
-                    self.timings.token(now);
+                // Rule 8: the first error is kept; folding goes on.
+                b"error" => {
+                    record_error(&mut self.error, event, is_error_event);
+                    false
                 }
+                _ if is_error_event => {
+                    record_error(&mut self.error, event, true);
+                    false
+                }
+                // Rule 9: these change nothing.
+                b"keepalive" | b"ping" | b"" => {
+                    self.fold.counts.ignored += 1;
+                    false
+                }
+                _ if !kinds::item_event(kind) => {
+                    self.fold.counts.ignored += 1;
+                    false
+                }
+                _ => true,
+            };
+        if item_event {
+            let step = state::Step {
+                fields: &fields,
+                payload,
+                arena: &self.arena,
+                keep_audio: self.keep_audio,
+            };
+            if self.fold.apply(kind, &step, self.events.as_mut()) {
+                self.timings.token(now);
             }
         }
         Ok(())
@@ -332,7 +349,7 @@ impl State {
                 Ok(Some(fields))
             }
             Err(_) if is_error_event => {
-                self.record_error(event, true);
+                record_error(&mut self.error, event, true);
                 self.chunks += 1;
                 Ok(None)
             }
@@ -359,14 +376,15 @@ impl State {
             String::from_utf8_lossy(payload)
         );
     }
+}
 
-    fn record_error(&mut self, event: &SseEvent<'_>, is_event: bool) {
-        self.error.get_or_insert_with(|| ApiError {
-            payload: event.data.to_vec(),
-            event: is_event,
-            offset: event.offset,
-        });
-    }
+/// Keeps the first API error (rule 8).
+fn record_error(slot: &mut Option<ApiError>, event: &SseEvent<'_>, is_event: bool) {
+    slot.get_or_insert_with(|| ApiError {
+        payload: event.data.to_vec(),
+        event: is_event,
+        offset: event.offset,
+    });
 }
 
 #[cfg(test)]

@@ -50,6 +50,8 @@ pub struct Templates {
     list: Vec<Template>,
     /// The template to try first: the last one that matched.
     last: usize,
+    /// Payloads matched, for the tests.
+    pub hits: u64,
 }
 
 impl Templates {
@@ -64,6 +66,7 @@ impl Templates {
             };
             if let Some(fields) = template.matches(payload, arena) {
                 self.last = at;
+                self.hits += 1;
                 return Some(fields);
             }
         }
@@ -191,18 +194,8 @@ impl Template {
             cursor.seek(at);
             match hole {
                 Hole::Delta => fields.delta = Some(string_into(&mut cursor, arena)?),
-                Hole::Sequence => {
-                    if !matches!(payload.get(at), Some(b'-' | b'0'..=b'9')) {
-                        return None;
-                    }
-                    fields.sequence_number = Some(reader::int(&mut cursor).ok()??);
-                }
-                Hole::Padding => {
-                    if payload.get(at) != Some(&b'"') {
-                        return None;
-                    }
-                    cursor.skip().ok()?;
-                }
+                Hole::Sequence => fields.sequence_number = Some(int(&mut cursor)?),
+                Hole::Padding => skip_string(&mut cursor)?,
             }
             at = cursor.position();
             let next = self
@@ -220,30 +213,68 @@ impl Template {
     }
 }
 
-/// The string that starts at the cursor, appended to `arena`, as
-/// `reader::text` reads it (`None` if it is not a string or is invalid).
-fn string_into(cursor: &mut Cursor<'_>, arena: &mut String) -> Option<Text> {
+/// The integer that starts at the cursor, as `reader::int` reads it
+/// (`None` if it is not an integer, or out of range).
+fn int(cursor: &mut Cursor<'_>) -> Option<i64> {
+    let start = cursor.position();
+    let bytes = cursor.data().get(start..)?;
+    // The common case, a few digits, without the cursor's validation: the
+    // same value when no other number character follows them.
+    let digits = bytes.iter().take_while(|b| b.is_ascii_digit()).count();
+    let after = bytes.get(digits).copied().unwrap_or(b'}');
+    if (1..=18).contains(&digits) && !matches!(after, b'+' | b'-' | b'.' | b'e' | b'E') {
+        cursor.seek(start + digits);
+        let digits = bytes.get(..digits)?;
+        return Some(digits.iter().fold(0, |n, d| n * 10 + i64::from(d - b'0')));
+    }
+    if !matches!(bytes.first(), Some(b'-' | b'0'..=b'9')) {
+        return None;
+    }
+    reader::int(cursor).ok()?
+}
+
+/// Where the short string that starts at the cursor ends: the position of
+/// its closing quote, when it has no escape (`None` if it has one or is
+/// not a string). Tokens and padding are a few bytes, too few for memchr.
+fn plain_string(cursor: &Cursor<'_>) -> Option<usize> {
     let start = cursor.position();
     let bytes = cursor.data().get(start..)?;
     if bytes.first() != Some(&b'"') {
         return None;
     }
-    let from = arena.len();
-    // The common case, a short token with no escape, without the cursor's
-    // lossy decoding (the same bytes out when they are UTF-8).
     let body = bytes.get(1..)?;
-    match memchr::memchr2(b'"', b'\\', body) {
-        Some(end) if body.get(end) == Some(&b'"') => {
-            let text = std::str::from_utf8(body.get(..end)?).ok();
-            match text {
-                Some(text) => {
-                    arena.push_str(text);
-                    cursor.seek(start + end + 2);
-                }
-                None => cursor.string_into(arena).ok()?,
-            }
+    let end = body.iter().position(|&b| b == b'"' || b == b'\\')?;
+    (body.get(end) == Some(&b'"')).then_some(start + 1 + end)
+}
+
+/// Steps over the string that starts at the cursor, as the reader skips it.
+fn skip_string(cursor: &mut Cursor<'_>) -> Option<()> {
+    match plain_string(cursor) {
+        Some(end) => cursor.seek(end + 1),
+        None if cursor.data().get(cursor.position()) == Some(&b'"') => cursor.skip().ok()?,
+        None => return None,
+    }
+    Some(())
+}
+
+/// The string that starts at the cursor, appended to `arena`, as
+/// `reader::text` reads it (`None` if it is not a string or is invalid).
+fn string_into(cursor: &mut Cursor<'_>, arena: &mut String) -> Option<Text> {
+    let start = cursor.position();
+    let from = arena.len();
+    // The common case, with no escape, without the cursor's lossy decoding:
+    // the same text when the bytes are UTF-8.
+    let plain = plain_string(cursor).and_then(|end| {
+        let text = std::str::from_utf8(cursor.data().get(start + 1..end)?).ok()?;
+        Some((text, end))
+    });
+    match plain {
+        Some((text, end)) => {
+            arena.push_str(text);
+            cursor.seek(end + 1);
         }
-        _ => cursor.string_into(arena).ok()?,
+        None if cursor.data().get(start) == Some(&b'"') => cursor.string_into(arena).ok()?,
+        None => return None,
     }
     Some(Text(from as u32, (arena.len() - from) as u32))
 }
