@@ -75,23 +75,31 @@ impl Templates {
 
     /// Learns the template of a payload just read in full into `fields`
     /// (strings in `arena`), if it has one, in place of the template of the
-    /// same item and part.
+    /// same item and part (whose buffers it reuses: a stream whose deltas
+    /// never match costs no allocation per event).
     pub fn learn(&mut self, payload: &[u8], fields: &Fields, arena: &str) {
-        let Some(template) = Template::learn(payload, fields, arena) else {
+        if !Template::fits(fields, arena) {
             return;
-        };
-        if let Some(at) = self.list.iter().position(|t| t.same_target(&template)) {
-            if let Some(slot) = self.list.get_mut(at) {
-                *slot = template;
+        }
+        let found = self.list.iter().position(|t| t.targets(fields, arena));
+        let at = match found {
+            Some(at) => at,
+            None => {
+                if self.list.len() == MAX_TEMPLATES {
+                    self.list.remove(0);
+                }
+                self.list.push(Template::default());
+                self.list.len() - 1
             }
-            self.last = at;
-            return;
+        };
+        let learned = self
+            .list
+            .get_mut(at)
+            .is_some_and(|t| t.learn(payload, fields, arena).is_some());
+        if !learned && at < self.list.len() {
+            self.list.remove(at);
         }
-        if self.list.len() == MAX_TEMPLATES {
-            self.list.remove(0);
-        }
-        self.list.push(template);
-        self.last = self.list.len() - 1;
+        self.last = at.min(self.list.len().saturating_sub(1));
     }
 
     /// Forgets every template.
@@ -102,7 +110,7 @@ impl Templates {
 }
 
 /// See the module docs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 struct Template {
     /// The template payload's bytes outside the holes, in order.
     literal: Vec<u8>,
@@ -116,65 +124,64 @@ struct Template {
 }
 
 impl Template {
-    /// The template of a payload just read in full, if it has one: a delta
-    /// event of a type the fold knows, with a string `delta`, no hole key
-    /// twice and no span kept verbatim.
-    fn learn(payload: &[u8], f: &Fields, arena: &str) -> Option<Self> {
-        let delta = f.holes.delta?;
-        let kind = text_str(arena, f.kind?).as_bytes();
+    /// Whether a payload just read in full has a template: a delta event
+    /// of a type the fold knows, with a string `delta`, no hole key twice
+    /// and no span kept verbatim.
+    fn fits(f: &Fields, arena: &str) -> bool {
         let spans = [f.item, f.part, f.response, f.annotation, f.output, f.error];
-        if f.holes.repeated || f.delta_object.is_some() || spans.iter().any(Option::is_some) {
-            return None;
-        }
-        if !item_event(kind) {
-            return None;
-        }
-        let mut holes = vec![(delta, Hole::Delta)];
-        holes.extend(f.holes.sequence.map(|s| (s, Hole::Sequence)));
-        holes.extend(f.holes.padding.map(|s| (s, Hole::Padding)));
-        holes.sort_unstable_by_key(|(Raw(start, _), _)| *start);
-        let mut literal = Vec::with_capacity(payload.len());
-        let mut placed = Vec::with_capacity(holes.len());
+        f.holes.delta.is_some()
+            && !f.holes.repeated
+            && f.delta_object.is_none()
+            && spans.iter().all(Option::is_none)
+            && f.kind
+                .is_some_and(|k| item_event(text_str(arena, k).as_bytes()))
+    }
+
+    /// Becomes the template of a payload that [`Template::fits`].
+    fn learn(&mut self, payload: &[u8], f: &Fields, arena: &str) -> Option<()> {
+        let delta = f.holes.delta?;
+        let mut holes = [
+            Some((delta, Hole::Delta)),
+            f.holes.sequence.map(|s| (s, Hole::Sequence)),
+            f.holes.padding.map(|s| (s, Hole::Padding)),
+        ];
+        holes.sort_unstable_by_key(|h| h.map_or(usize::MAX, |(Raw(start, _), _)| start));
+        self.literal.clear();
+        self.holes.clear();
         let mut at = 0;
-        for (Raw(start, end), hole) in holes {
-            literal.extend_from_slice(payload.get(at..start)?);
-            placed.push((literal.len(), hole));
+        for (Raw(start, end), hole) in holes.into_iter().flatten() {
+            self.literal.extend_from_slice(payload.get(at..start)?);
+            self.holes.push((self.literal.len(), hole));
             at = end;
         }
-        literal.extend_from_slice(payload.get(at..)?);
-        let mut own = String::new();
-        let mut fields = Fields {
+        self.literal.extend_from_slice(payload.get(at..)?);
+        self.fields = Fields {
             delta: None,
             sequence_number: None,
             holes: reader::Holes::default(),
             ..*f
         };
-        rebase(&mut fields, arena, &mut own);
-        Some(Self {
-            literal,
-            holes: placed,
-            fields,
-            arena: own,
-        })
+        self.arena.clear();
+        rebase(&mut self.fields, arena, &mut self.arena);
+        Some(())
     }
 
-    /// Whether both templates fold into the same item and part.
-    fn same_target(&self, other: &Self) -> bool {
-        let (a, b) = (&self.fields, &other.fields);
-        let (x, y) = (self.arena.as_str(), other.arena.as_str());
+    /// Whether this template folds into the item and part `f` names.
+    fn targets(&self, f: &Fields, arena: &str) -> bool {
+        let a = &self.fields;
         let text = |arena, t: Option<Text>| t.map(|t| text_str(arena, t));
-        text(x, a.kind) == text(y, b.kind)
-            && text(x, a.item_id) == text(y, b.item_id)
+        text(&self.arena, a.kind) == text(arena, f.kind)
+            && text(&self.arena, a.item_id) == text(arena, f.item_id)
             && (
                 a.output_index,
                 a.content_index,
                 a.summary_index,
                 a.command_index,
             ) == (
-                b.output_index,
-                b.content_index,
-                b.summary_index,
-                b.command_index,
+                f.output_index,
+                f.content_index,
+                f.summary_index,
+                f.command_index,
             )
     }
 
