@@ -241,21 +241,20 @@ impl State {
         if self.ended || (!is_error_event && (trimmed.is_empty() || trimmed == b"[DONE]")) {
             return Ok(());
         }
-        let templated = match is_error_event || self.no_templates {
-            true => None,
-            false => self.templates.matches(event.data, &mut self.arena),
-        };
-        let (fields, templated) = match templated {
-            Some(fields) => {
-                #[cfg(debug_assertions)]
-                self.check_template(event.data, &fields);
-                (fields, true)
-            }
-            None => match self.read(event, is_error_event)? {
-                Some(fields) => (fields, false),
+        let mut fields = Fields::default();
+        let templated = !(is_error_event || self.no_templates)
+            && self
+                .templates
+                .matches(event.data, &mut self.arena, &mut fields);
+        if templated {
+            #[cfg(debug_assertions)]
+            self.check_template(event.data, &fields);
+        } else {
+            match self.read(event, is_error_event)? {
+                Some(read) => fields = read,
                 None => return Ok(()),
-            },
-        };
+            }
+        }
         // Rule 10: a sequence number at or below the last is a resumed
         // stream's repeat.
         if let Some(sequence) = fields.sequence_number {

@@ -55,22 +55,22 @@ pub struct Templates {
 }
 
 impl Templates {
-    /// The [`Fields`] of `payload` if a template matches it, with their
-    /// strings in `arena` (which is cleared first).
-    pub fn matches(&mut self, payload: &[u8], arena: &mut String) -> Option<Fields> {
+    /// Whether a template matches `payload`; if one does, `out` holds the
+    /// payload's [`Fields`], with their strings in `arena` (cleared first).
+    pub fn matches(&mut self, payload: &[u8], arena: &mut String, out: &mut Fields) -> bool {
         let count = self.list.len();
         for step in 0..count {
             let at = (self.last + step) % count;
             let Some(template) = self.list.get(at) else {
                 break;
             };
-            if let Some(fields) = template.matches(payload, arena) {
+            if template.matches(payload, arena, out).is_some() {
                 self.last = at;
                 self.hits += 1;
-                return Some(fields);
+                return true;
             }
         }
-        None
+        false
     }
 
     /// Learns the template of a payload just read in full into `fields`
@@ -185,9 +185,10 @@ impl Template {
             )
     }
 
-    /// If `payload` matches, its [`Fields`], with their strings in `arena`.
-    fn matches(&self, payload: &[u8], arena: &mut String) -> Option<Fields> {
-        let mut fields = self.fields;
+    /// If `payload` matches, its [`Fields`] into `out`, with their strings
+    /// in `arena`.
+    fn matches(&self, payload: &[u8], arena: &mut String, out: &mut Fields) -> Option<()> {
+        let (mut delta, mut sequence_number) = (None, None);
         // The first segment fails fast on another event type or item.
         let first = self.holes.first().map_or(self.literal.len(), |(at, _)| *at);
         if !payload.starts_with(self.literal.get(..first)?) {
@@ -200,8 +201,8 @@ impl Template {
         for (i, &(_, hole)) in self.holes.iter().enumerate() {
             cursor.seek(at);
             match hole {
-                Hole::Delta => fields.delta = Some(string_into(&mut cursor, arena)?),
-                Hole::Sequence => fields.sequence_number = Some(int(&mut cursor)?),
+                Hole::Delta => delta = Some(string_into(&mut cursor, arena)?),
+                Hole::Sequence => sequence_number = Some(int(&mut cursor)?),
                 Hole::Padding => skip_string(&mut cursor)?,
             }
             at = cursor.position();
@@ -216,7 +217,15 @@ impl Template {
             at += segment.len();
             done = next;
         }
-        (at == payload.len()).then_some(fields)
+        if at != payload.len() {
+            return None;
+        }
+        *out = Fields {
+            delta,
+            sequence_number,
+            ..self.fields
+        };
+        Some(())
     }
 }
 
