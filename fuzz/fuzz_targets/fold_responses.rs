@@ -13,6 +13,10 @@
 //! `timings()` (every read at time 0) and `bytes()`; with the default limit
 //! also the first error. Feed vs `add()`: the same but `bytes()` and
 //! offsets, for streams with no `event: error` (which `add()` cannot say).
+//! Event templates on (the default) vs off (every payload read in full),
+//! whole and in the first split plan: everything, every error included.
+//! Debug assertions are on in the fuzz profile, so each template match is
+//! also checked against a full read of its payload as it happens.
 
 #![no_main]
 
@@ -57,7 +61,12 @@ fn outcome(acc: &mut Accumulator) -> Outcome {
 }
 
 fn feed_run(pieces: &[&[u8]], limit: usize) -> (Outcome, Vec<Error>) {
+    feed_run_with(pieces, limit, true)
+}
+
+fn feed_run_with(pieces: &[&[u8]], limit: usize, templates: bool) -> (Outcome, Vec<Error>) {
     let mut acc = Accumulator::new(limit, true, true);
+    acc.set_templates(templates);
     let mut errors = Vec::new();
     for piece in pieces {
         if let Err(error) = acc.feed(piece, 0) {
@@ -155,6 +164,15 @@ fuzz_target!(|input: &[u8]| {
     let plans = splits::plans(stream, &cuts);
     for limit in [DEFAULT_MAX_EVENT_SIZE, SMALL_LIMIT] {
         let (whole, whole_errors) = feed_run(&[stream], limit);
+        let (full, full_errors) = feed_run_with(&[stream], limit, false);
+        assert_eq!(full.snapshot, whole.snapshot, "templates: snapshot_json differs");
+        assert_eq!(full, whole, "templates: state differs");
+        assert_eq!(full_errors, whole_errors, "templates: errors differ");
+        if let Some((name, pieces)) = plans.first() {
+            let on = feed_run_with(pieces, limit, true);
+            let off = feed_run_with(pieces, limit, false);
+            assert_eq!(on, off, "templates: plan {name} differs");
+        }
         for (name, pieces) in &plans {
             let (split, errors) = feed_run(pieces, limit);
             let at = format!("limit {limit}, plan {name}, {} pieces", pieces.len());

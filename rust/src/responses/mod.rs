@@ -5,12 +5,16 @@
 //! The hot path is the text delta: its `type`, indices, `item_id` and
 //! `delta` are read, everything else skipped, and the delta appended to the
 //! part it names, so the cost per event does not grow with the stream.
+//! Delta events that repeat an earlier one's bytes but for the delta, the
+//! sequence number and the padding skip even that read: see `template`.
 
 mod kinds;
 mod output;
 mod reader;
 mod state;
+mod template;
 
+use reader::Fields;
 pub use reader::Scan;
 pub use state::{Counts, Event, Fold, Item, Part, PartKind, Terminal, TextField};
 
@@ -68,6 +72,10 @@ struct State {
     timings: Timings,
     keep_audio: bool,
     events: Option<Vec<Event>>,
+    /// The shapes of recent delta events; see `template`.
+    templates: template::Templates,
+    /// Every event is read in full (`Accumulator::set_templates`).
+    no_templates: bool,
 }
 
 impl Accumulator {
@@ -82,6 +90,15 @@ impl Accumulator {
                 ..State::default()
             },
         }
+    }
+
+    /// Turns the event templates (the fast path for repeated delta events)
+    /// on, as they are by default, or off: then every event is read in
+    /// full. The result is the same either way; the tests and the fuzz
+    /// target check that it is.
+    pub fn set_templates(&mut self, on: bool) {
+        self.state.no_templates = !on;
+        self.state.templates.clear();
     }
 
     /// Folds `input`, read at time `now`. Everything decodable is folded;
@@ -202,23 +219,20 @@ impl State {
         if self.ended || (!is_error_event && (trimmed.is_empty() || trimmed == b"[DONE]")) {
             return Ok(());
         }
-        self.arena.clear();
-        let fields = match reader::read(event.data, &mut self.arena) {
-            Ok(fields) => fields,
-            Err(error) => {
-                if is_error_event {
-                    self.record_error(event, true);
-                    self.chunks += 1;
-                    return Ok(());
-                }
-                self.skipped += 1;
-                return Err(Error::Json {
-                    offset: event.offset,
-                    message: error.to_string(),
-                    excerpt: excerpt(event.data),
-                });
+        let mut fields = Fields::default();
+        let templated = !(is_error_event || self.no_templates)
+            && self
+                .templates
+                .matches(event.data, &mut self.arena, &mut fields);
+        if templated {
+            #[cfg(debug_assertions)]
+            self.check_template(event.data, &fields);
+        } else {
+            match self.read(event, is_error_event)? {
+                Some(read) => fields = read,
+                None => return Ok(()),
             }
-        };
+        }
         // Rule 10: a sequence number at or below the last is a resumed
         // stream's repeat.
         if let Some(sequence) = fields.sequence_number {
@@ -237,54 +251,117 @@ impl State {
         let kind = kind.unwrap_or_default().as_bytes();
         let payload = event.data;
         let response = fields.response.map(|r| reader::raw_bytes(payload, r));
-        let events = self.events.as_mut();
-        match kind {
-            b"response.created" | b"response.queued" | b"response.in_progress" => {
-                if let Some(response) = response {
-                    self.fold.lifecycle(response, events);
+        // A template is only ever learned from an item event outside an
+        // `event: error`: it goes straight to the last arm.
+        let item_event = templated
+            || match kind {
+                b"response.created" | b"response.queued" | b"response.in_progress" => {
+                    if let Some(response) = response {
+                        self.fold.lifecycle(response, self.events.as_mut());
+                    }
+                    false
                 }
-            }
-            b"response.completed" | b"response.incomplete" | b"response.failed" => {
-                let terminal = match kind {
-                    b"response.completed" => Terminal::Completed,
-                    b"response.incomplete" => Terminal::Incomplete,
-                    _ => Terminal::Failed,
-                };
-                self.fold
-                    .terminal(terminal, response.unwrap_or(b"{}"), events);
-                self.ended = true;
-                if terminal == Terminal::Failed {
-                    self.record_error(event, is_error_event);
+                b"response.completed" | b"response.incomplete" | b"response.failed" => {
+                    let terminal = match kind {
+                        b"response.completed" => Terminal::Completed,
+                        b"response.incomplete" => Terminal::Incomplete,
+                        _ => Terminal::Failed,
+                    };
+                    self.fold
+                        .terminal(terminal, response.unwrap_or(b"{}"), self.events.as_mut());
+                    self.ended = true;
+                    if terminal == Terminal::Failed {
+                        record_error(&mut self.error, event, is_error_event);
+                    }
+                    false
                 }
-            }
-            // Rule 8: the first error is kept; folding goes on.
-            b"error" => self.record_error(event, is_error_event),
-            _ if is_error_event => self.record_error(event, true),
-            // Rule 9: these change nothing.
-            b"keepalive" | b"ping" | b"" => self.fold.counts.ignored += 1,
-            _ if !kinds::item_event(kind) => self.fold.counts.ignored += 1,
-            _ => {
-                let step = state::Step {
-                    fields: &fields,
-                    payload,
-                    arena: &self.arena,
-                    keep_audio: self.keep_audio,
-                };
-                if self.fold.apply(kind, &step, events) {
-                    self.timings.token(now);
+                // Rule 8: the first error is kept; folding goes on.
+                b"error" => {
+                    record_error(&mut self.error, event, is_error_event);
+                    false
                 }
+                _ if is_error_event => {
+                    record_error(&mut self.error, event, true);
+                    false
+                }
+                // Rule 9: these change nothing.
+                b"keepalive" | b"ping" | b"" => {
+                    self.fold.counts.ignored += 1;
+                    false
+                }
+                _ if !kinds::item_event(kind) => {
+                    self.fold.counts.ignored += 1;
+                    false
+                }
+                _ => true,
+            };
+        if item_event {
+            let step = state::Step {
+                fields: &fields,
+                payload,
+                arena: &self.arena,
+                keep_audio: self.keep_audio,
+            };
+            if self.fold.apply(kind, &step, self.events.as_mut()) {
+                self.timings.token(now);
             }
         }
         Ok(())
     }
 
-    fn record_error(&mut self, event: &SseEvent<'_>, is_event: bool) {
-        self.error.get_or_insert_with(|| ApiError {
-            payload: event.data.to_vec(),
-            event: is_event,
-            offset: event.offset,
-        });
+    /// Reads a payload in full, and learns its template if it has one.
+    /// `None`: an `event: error` whose payload is not an event, recorded
+    /// as the error.
+    fn read(
+        &mut self,
+        event: &SseEvent<'_>,
+        is_error_event: bool,
+    ) -> Result<Option<Fields>, Error> {
+        self.arena.clear();
+        match reader::read(event.data, &mut self.arena) {
+            Ok(fields) => {
+                if !is_error_event && !self.no_templates {
+                    self.templates.learn(event.data, &fields, &self.arena);
+                }
+                Ok(Some(fields))
+            }
+            Err(_) if is_error_event => {
+                record_error(&mut self.error, event, true);
+                self.chunks += 1;
+                Ok(None)
+            }
+            Err(error) => {
+                self.skipped += 1;
+                Err(Error::Json {
+                    offset: event.offset,
+                    message: error.to_string(),
+                    excerpt: excerpt(event.data),
+                })
+            }
+        }
     }
+
+    /// A template's read must be the full read's (debug builds: the tests
+    /// and the fuzz targets).
+    #[cfg(debug_assertions)]
+    fn check_template(&self, payload: &[u8], fields: &Fields) {
+        let mut arena = String::new();
+        let full = reader::read(payload, &mut arena);
+        debug_assert!(
+            full.is_ok_and(|full| template::same(fields, &self.arena, &full, &arena)),
+            "a template read differs from the full read: {:?}",
+            String::from_utf8_lossy(payload)
+        );
+    }
+}
+
+/// Keeps the first API error (rule 8).
+fn record_error(slot: &mut Option<ApiError>, event: &SseEvent<'_>, is_event: bool) {
+    slot.get_or_insert_with(|| ApiError {
+        payload: event.data.to_vec(),
+        event: is_event,
+        offset: event.offset,
+    });
 }
 
 #[cfg(test)]

@@ -56,6 +56,31 @@ pub struct Fields {
     pub output: Option<Raw>,
     /// A nested `error` object (the `error` event's other shape).
     pub error: Option<Raw>,
+    /// Where the values an event template leaves open lie.
+    pub holes: Holes,
+}
+
+/// Where the values that change from one delta event to the next lie in
+/// the payload: the string `delta`, the integer `sequence_number` and the
+/// string `obfuscation` padding (see `template`). Each is set only when its
+/// value has that type.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Holes {
+    pub delta: Option<Raw>,
+    pub sequence: Option<Raw>,
+    pub padding: Option<Raw>,
+    /// One of those keys came more than once: the payload is no template.
+    pub repeated: bool,
+}
+
+impl Holes {
+    /// Records the value at `start..end` under one of the hole keys.
+    fn note(&mut self, slot: fn(&mut Self) -> &mut Option<Raw>, span: Option<Raw>) {
+        let slot_ref = slot(self);
+        let seen = slot_ref.is_some();
+        *slot_ref = span;
+        self.repeated |= seen;
+    }
 }
 
 /// Reads `payload`, decoding its strings into `arena` (cleared by the caller).
@@ -67,10 +92,34 @@ pub fn read(payload: &[u8], arena: &mut String) -> Result<Fields> {
         match &*name {
             b"type" => f.kind = text(&mut j, arena)?,
             b"delta" => match j.peek()? {
-                b'{' => f.delta_object = Some(raw(&mut j)?),
-                _ => f.delta = text(&mut j, arena)?,
+                b'{' => {
+                    f.delta_object = Some(raw(&mut j)?);
+                    f.holes.repeated = true;
+                }
+                _ => {
+                    let start = j.position();
+                    f.delta = text(&mut j, arena)?;
+                    let span = f.delta.map(|_| Raw(start, j.position()));
+                    f.holes.note(|h| &mut h.delta, span);
+                }
             },
-            b"sequence_number" => f.sequence_number = int(&mut j)?,
+            b"sequence_number" => {
+                j.peek()?;
+                let start = j.position();
+                f.sequence_number = int(&mut j)?;
+                let span = f.sequence_number.map(|_| Raw(start, j.position()));
+                f.holes.note(|h| &mut h.sequence, span);
+            }
+            b"obfuscation" => {
+                let span = match j.peek()? {
+                    b'"' => Some(raw(&mut j)?),
+                    _ => {
+                        j.skip()?;
+                        None
+                    }
+                };
+                f.holes.note(|h| &mut h.padding, span);
+            }
             b"output_index" => f.output_index = int(&mut j)?,
             b"content_index" => f.content_index = int(&mut j)?,
             b"summary_index" => f.summary_index = int(&mut j)?,

@@ -1,4 +1,5 @@
 use super::*;
+use crate::stream::{ApiError, Timings};
 use crate::DEFAULT_MAX_EVENT_SIZE;
 
 const TEXT: &[u8] = include_bytes!("../../../tests/data/fixtures/responses/mira-text-gpt4o.sse");
@@ -193,4 +194,226 @@ fn nesting_depth_of_kept_objects() {
     assert_eq!(acc.feed(&nest(reader::MAX_DEPTH - 1), 0), Ok(()));
     assert!(acc.feed(&nest(reader::MAX_DEPTH), 0).is_err());
     assert_eq!(acc.skipped(), 1);
+}
+
+/// Everything a fold ends with, to compare folds with and without the
+/// event templates.
+#[derive(Debug, PartialEq)]
+struct Outcome {
+    snapshot: Vec<u8>,
+    status: Status,
+    reason: Option<String>,
+    chunks: u64,
+    skipped: u64,
+    done: bool,
+    error: Option<ApiError>,
+    counts: Counts,
+    events: Vec<Event>,
+    timings: Timings,
+    errors: Vec<Error>,
+}
+
+/// Folds `stream` in reads of `step` bytes, read `i` at time `i`; returns
+/// the outcome and how many payloads a template matched.
+fn fold_templated(stream: &[u8], step: usize, templates: bool) -> (Outcome, u64) {
+    let mut acc = Accumulator::new(DEFAULT_MAX_EVENT_SIZE, true, true);
+    acc.set_templates(templates);
+    let mut errors = Vec::new();
+    for (i, piece) in stream.chunks(step.max(1)).enumerate() {
+        if let Err(error) = acc.feed(piece, i as u64) {
+            errors.push(error);
+        }
+    }
+    assert_eq!(acc.finish(), Ok(()));
+    let outcome = Outcome {
+        snapshot: acc.snapshot_json(),
+        status: acc.status(),
+        reason: acc.finish_reason(),
+        chunks: acc.chunks(),
+        skipped: acc.skipped(),
+        done: acc.done(),
+        error: acc.error().cloned(),
+        counts: acc.fold().counts,
+        events: acc.take_events(),
+        timings: acc.timings(),
+        errors,
+    };
+    (outcome, acc.state.templates.hits)
+}
+
+/// Asserts that the templates change nothing for `stream`, read whole, in
+/// small reads and byte by byte; returns how many payloads they matched.
+fn same_with_and_without_templates(name: &str, stream: &[u8]) -> u64 {
+    let mut hits = 0;
+    for step in [stream.len(), 7, 1] {
+        let (cached, matched) = fold_templated(stream, step, true);
+        let (uncached, none) = fold_templated(stream, step, false);
+        assert_eq!(none, 0);
+        assert_eq!(
+            String::from_utf8_lossy(&cached.snapshot),
+            String::from_utf8_lossy(&uncached.snapshot),
+            "{name}, reads of {step}: the templates changed the response"
+        );
+        assert_eq!(cached, uncached, "{name}, reads of {step}");
+        hits = matched;
+    }
+    hits
+}
+
+#[test]
+fn templates_change_nothing_on_any_fixture() {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/fixtures/responses");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "sse"))
+        .collect();
+    paths.sort();
+    assert!(paths.len() >= 70, "{} fixtures", paths.len());
+    let mut hits = 0;
+    for path in &paths {
+        let stream = std::fs::read(path).unwrap();
+        hits += same_with_and_without_templates(&path.display().to_string(), &stream);
+    }
+    // Recorded streams are mostly delta events: most of them take the fast path.
+    assert!(hits > 1000, "{hits} template matches");
+}
+
+fn delta_event(head: &str, seq: &str, delta: &str, tail: &str) -> Vec<u8> {
+    frame(&format!(
+        r#"{{"type":"response.output_text.delta",{head}"sequence_number":{seq},"item_id":"msg_1","output_index":0,"content_index":0,"delta":{delta},"logprobs":[]{tail}}}"#
+    ))
+}
+
+#[test]
+fn templates_keep_sequence_numbers_duplicates_and_gaps() {
+    let pad = |p: &str| format!(r#","obfuscation":"{p}""#);
+    let stream = [
+        delta_event("", "1", r#""""#, &pad("a")),
+        delta_event("", "2", r#""Hel""#, &pad("abcdef")),
+        // A duplicate, byte for byte and with another delta and padding.
+        delta_event("", "2", r#""Hel""#, &pad("abcdef")),
+        delta_event("", "2", r#""xx""#, &pad("q")),
+        delta_event("", "1", r#""yy""#, &pad("q")),
+        delta_event("", "3", r#""lo""#, &pad("")),
+        // A gap, then numbers the fast path leaves to the full read.
+        delta_event("", "7", r#"" w""#, &pad("\\\"esc")),
+        delta_event("", "008", r#""o""#, &pad("z")),
+        delta_event("", "9.5", r#""r""#, &pad("z")),
+        delta_event("", "1e3", r#""l""#, &pad("z")),
+        delta_event("", "99999999999999999999", r#""d""#, &pad("z")),
+        delta_event("", "999999999999999999", r#""!""#, &pad("z")),
+        delta_event("", "-5", r#""no""#, &pad("z")),
+        delta_event("", "null", r#""?""#, &pad("z")),
+    ]
+    .concat();
+    let hits = same_with_and_without_templates("sequence numbers", &stream);
+    assert!(hits >= 4, "{hits}");
+    let (outcome, _) = fold_templated(&stream, stream.len(), true);
+    let value: serde_json::Value = serde_json::from_slice(&outcome.snapshot).unwrap();
+    assert_eq!(value["output"][0]["content"][0]["text"], "Hello world!?");
+    assert_eq!(outcome.counts.duplicates, 4);
+}
+
+#[test]
+fn templates_keep_interleaved_items_mismatched_ids_and_padding() {
+    let call = |index: u32, id: &str, delta: &str, pad: &str| {
+        frame(&format!(
+            r#"{{"type":"response.function_call_arguments.delta","item_id":"{id}","output_index":{index},"delta":"{delta}","obfuscation":{pad}}}"#
+        ))
+    };
+    let stream = [
+        call(1, "fc_1", "{", r#""p""#),
+        call(2, "fc_2", "[", r#""pp""#),
+        call(1, "fc_1", "\\\"a\\\"", r#""ppp""#),
+        call(2, "fc_2", "1", r#""""#),
+        call(1, "fc_1", ":1", r#""\u0041""#),
+        // The same bytes but for the id: a mismatch, counted each time.
+        call(1, "fc_9", "}", r#""p""#),
+        call(1, "fc_9", "", r#""p""#),
+        call(2, "fc_2", "]", r#"7"#),
+        call(2, "fc_2", "", r#"null"#),
+        // Not UTF-8, and whitespace where the template has none.
+        call(3, "fc_3", "\u{e9}", r#""p""#),
+        [
+            b"data: ".as_slice(),
+            br#"{"type":"response.function_call_arguments.delta","item_id":"fc_3","output_index":3,"delta":""#,
+            b"\xff\xfe",
+            br#"","obfuscation":"p"}"#,
+            b"\n\n",
+        ]
+        .concat(),
+        frame(r#"{"type":"response.function_call_arguments.delta","item_id":"fc_3","output_index":3,"delta": "x","obfuscation":"p"}"#),
+        frame(r#"{"type":"response.function_call_arguments.delta","item_id":"fc_3","output_index":3,"delta":"y","obfuscation":"p"} "#),
+        // Keys repeated, and values of other types where the holes were.
+        frame(r#"{"type":"response.function_call_arguments.delta","item_id":"fc_3","output_index":3,"delta":"z","obfuscation":"p","delta":"Z"}"#),
+        call(3, "fc_3", "w", r#""p","delta":null"#),
+        frame(r#"{"type":"response.function_call_arguments.delta","item_id":"fc_3","output_index":3,"delta":null,"obfuscation":"p"}"#),
+        frame(r#"{"type":"response.function_call_arguments.delta","item_id":"fc_3","output_index":3,"delta":{"a":1},"obfuscation":"p"}"#),
+        // Malformed where a hole was, and after one.
+        frame(r#"{"type":"response.function_call_arguments.delta","item_id":"fc_3","output_index":3,"delta":"v,"obfuscation":"p"}"#),
+        frame(r#"{"type":"response.function_call_arguments.delta","item_id":"fc_3","output_index":3,"delta":"\q","obfuscation":"p"}"#),
+        frame(r#"{"type":"response.function_call_arguments.delta","item_id":"fc_3","output_index":3,"delta":"u","obfuscation":"p"}}"#),
+    ]
+    .concat();
+    let hits = same_with_and_without_templates("interleaved", &stream);
+    assert!(hits >= 5, "{hits}");
+    let (outcome, _) = fold_templated(&stream, stream.len(), true);
+    let value: serde_json::Value = serde_json::from_slice(&outcome.snapshot).unwrap();
+    assert_eq!(value["output"][0]["arguments"], r#"{"a":1}"#);
+    assert_eq!(value["output"][1]["arguments"], "[1]");
+    assert_eq!(outcome.counts.item_id_mismatches, 2);
+    assert_eq!(outcome.skipped, 3);
+}
+
+#[test]
+fn templates_keep_first_token_times_events_and_errors() {
+    let delta = |seq: u32, delta: &str| {
+        frame(&format!(
+            r#"{{"type":"response.reasoning_summary_text.delta","sequence_number":{seq},"item_id":"rs","output_index":0,"summary_index":0,"delta":"{delta}","obfuscation":"pad"}}"#
+        ))
+    };
+    let stream = [
+        delta(0, ""),
+        delta(1, ""),
+        delta(2, ""),
+        delta(3, "think"),
+        // The same payload as an SSE error event: an error, not a delta.
+        [b"event: error\n".as_slice(), &delta(4, "boom")].concat(),
+        delta(5, "ing"),
+        frame(r#"{"type":"response.completed","sequence_number":6,"response":{"id":"r","output":[]}}"#),
+        delta(7, "late"),
+    ]
+    .concat();
+    let hits = same_with_and_without_templates("timings", &stream);
+    assert!(hits >= 3, "{hits}");
+    // One read per event: the first token is the fourth read's.
+    let events: Vec<Vec<u8>> = stream
+        .split_inclusive(|&b| b == b'\n')
+        .collect::<Vec<_>>()
+        .chunks(1)
+        .map(|lines| lines.concat())
+        .collect();
+    for templates in [true, false] {
+        let mut acc = Accumulator::new(DEFAULT_MAX_EVENT_SIZE, true, false);
+        acc.set_templates(templates);
+        let mut now = 0;
+        for line in &events {
+            now += u64::from(line == b"\n");
+            assert_eq!(acc.feed(line, now), Ok(()));
+        }
+        assert_eq!(acc.timings().first_token, Some(4));
+        assert_eq!(acc.status(), Status::Error);
+        let texts: Vec<String> = acc
+            .take_events()
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::Text { delta, .. } => Some(delta),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(texts, ["", "", "", "think", "ing"]);
+        assert_eq!(json(&acc)["output"][0]["summary"][0]["text"], "thinking");
+    }
 }
