@@ -426,54 +426,104 @@ fn value(
     Ok(())
 }
 
+/// Whether a string's body cannot hold `byte` as it is: `"`, `\\` and the
+/// control characters.
+fn special(byte: u8) -> bool {
+    byte < 0x20 || byte == b'"' || byte == b'\\'
+}
+
 /// Decodes the string that starts here onto `out`, like
 /// [`Cursor::string_into`] but with escapes decoded in place: tool argument
 /// fragments are mostly escapes (`{\"city\": ...`), and a per-fragment
-/// allocation would dominate their cost. Any other value is stepped over
-/// as absent.
+/// allocation, or a search call per escape, would dominate their cost. The
+/// bytes are copied run by run into `out`'s own buffer and checked as UTF-8
+/// once at the end. Any other value is stepped over as absent.
 pub fn append_string(cursor: &mut Cursor<'_>, out: &mut String) -> Result<bool> {
     let start = value_start(cursor)?;
     if cursor.peek()? != b'"' {
         cursor.skip()?;
         return Ok(false);
     }
-    let data = cursor.data();
-    let mut at = start + 1;
-    let (mut escaped, mut control) = (false, false);
-    let invalid = |at| JsonError {
-        at,
-        what: "invalid string escape or UTF-8",
+    let kept = out.len();
+    let mut bytes = std::mem::take(out).into_bytes();
+    let decoded = decode_body(cursor.data(), start + 1, &mut bytes);
+    // Escapes decode to whole characters, so the text is UTF-8 exactly when
+    // every raw run between them is.
+    let (result, text) = match (decoded, String::from_utf8(bytes)) {
+        (Ok(end), Ok(text)) => {
+            cursor.seek(end);
+            (Ok(true), text)
+        }
+        (decoded, text) => {
+            let mut bytes = text.map_or_else(|e| e.into_bytes(), String::into_bytes);
+            bytes.truncate(kept);
+            let what = match decoded {
+                Err(Unterminated) => {
+                    cursor.seek(cursor.data().len());
+                    "unterminated string"
+                }
+                _ => "invalid string escape or UTF-8",
+            };
+            let error = JsonError { at: start, what };
+            (Err(error), String::from_utf8(bytes).unwrap_or_default())
+        }
     };
+    *out = text;
+    result
+}
+
+/// Why [`decode_body`] stopped short.
+enum BodyError {
+    Unterminated,
+    Invalid,
+}
+use BodyError::{Invalid, Unterminated};
+
+/// Appends the decoded body of the string whose first byte (after the
+/// quote) is at `at` to `out`; the position after the closing quote.
+fn decode_body(
+    data: &[u8],
+    mut at: usize,
+    out: &mut Vec<u8>,
+) -> std::result::Result<usize, BodyError> {
+    let (mut escaped, mut control) = (false, false);
     loop {
         let rest = data.get(at..).unwrap_or_default();
-        let Some(found) = memchr::memchr2(b'"', b'\\', rest) else {
-            cursor.seek(data.len());
-            return Err(JsonError {
-                at: start,
-                what: "unterminated string",
-            });
-        };
-        let run = rest.get(..found).unwrap_or_default();
-        control |= run.iter().any(|&b| b < 0x20);
-        match std::str::from_utf8(run) {
-            Ok(text) => out.push_str(text),
-            Err(_) => return Err(invalid(start)),
+        let run = rest.iter().position(|&b| special(b)).ok_or(Unterminated)?;
+        out.extend_from_slice(rest.get(..run).unwrap_or_default());
+        at += run;
+        match data.get(at) {
+            Some(b'"') => {
+                // Like the cursor, which leaves escaped strings to serde_json:
+                // raw control characters are rejected only next to escapes.
+                return if escaped && control {
+                    Err(Invalid)
+                } else {
+                    Ok(at + 1)
+                };
+            }
+            Some(b'\\') => {
+                escaped = true;
+                match data.get(at + 1) {
+                    // The escape of argument fragments, by far.
+                    Some(b'"') => {
+                        out.push(b'"');
+                        at += 2;
+                    }
+                    _ => {
+                        let (plain, used) = escape(data, at + 1).ok_or(Invalid)?;
+                        out.extend_from_slice(plain.encode_utf8(&mut [0; 4]).as_bytes());
+                        at += 1 + used;
+                    }
+                }
+            }
+            Some(&byte) => {
+                control = true;
+                out.push(byte);
+                at += 1;
+            }
+            None => return Err(Unterminated),
         }
-        at += found;
-        if data.get(at) == Some(&b'"') {
-            cursor.seek(at + 1);
-            // Like the cursor, which leaves escaped strings to serde_json:
-            // raw control characters are rejected only next to escapes.
-            return if escaped && control {
-                Err(invalid(start))
-            } else {
-                Ok(true)
-            };
-        }
-        escaped = true;
-        let (plain, used) = escape(data, at + 1).ok_or_else(|| invalid(start))?;
-        out.push(plain);
-        at += 1 + used;
     }
 }
 
