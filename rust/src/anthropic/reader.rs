@@ -481,50 +481,53 @@ use BodyError::{Invalid, Unterminated};
 
 /// Appends the decoded body of the string whose first byte (after the
 /// quote) is at `at` to `out`; the position after the closing quote.
-fn decode_body(
-    data: &[u8],
-    mut at: usize,
-    out: &mut Vec<u8>,
-) -> std::result::Result<usize, BodyError> {
+fn decode_body(data: &[u8], at: usize, out: &mut Vec<u8>) -> std::result::Result<usize, BodyError> {
+    let body = data.get(at..).unwrap_or_default();
+    // A decoded body is never longer than its JSON: one reservation, and
+    // each byte is one push (fragments are runs of a few bytes between
+    // escapes, too short for a search or a copy call to pay off).
+    out.reserve(body.len());
     let (mut escaped, mut control) = (false, false);
-    loop {
-        let rest = data.get(at..).unwrap_or_default();
-        let run = rest.iter().position(|&b| special(b)).ok_or(Unterminated)?;
-        out.extend_from_slice(rest.get(..run).unwrap_or_default());
-        at += run;
-        match data.get(at) {
-            Some(b'"') => {
+    let mut i = 0;
+    while let Some(&byte) = body.get(i) {
+        if !special(byte) {
+            out.push(byte);
+            i += 1;
+            continue;
+        }
+        match byte {
+            b'"' => {
                 // Like the cursor, which leaves escaped strings to serde_json:
                 // raw control characters are rejected only next to escapes.
                 return if escaped && control {
                     Err(Invalid)
                 } else {
-                    Ok(at + 1)
+                    Ok(at + i + 1)
                 };
             }
-            Some(b'\\') => {
+            b'\\' => {
                 escaped = true;
-                match data.get(at + 1) {
+                match body.get(i + 1) {
                     // The escape of argument fragments, by far.
                     Some(b'"') => {
                         out.push(b'"');
-                        at += 2;
+                        i += 2;
                     }
                     _ => {
-                        let (plain, used) = escape(data, at + 1).ok_or(Invalid)?;
+                        let (plain, used) = escape(body, i + 1).ok_or(Invalid)?;
                         out.extend_from_slice(plain.encode_utf8(&mut [0; 4]).as_bytes());
-                        at += 1 + used;
+                        i += 1 + used;
                     }
                 }
             }
-            Some(&byte) => {
+            _ => {
                 control = true;
                 out.push(byte);
-                at += 1;
+                i += 1;
             }
-            None => return Err(Unterminated),
         }
     }
+    Err(Unterminated)
 }
 
 /// The character of the escape whose letter is at `at` (just after the

@@ -231,7 +231,7 @@ impl Block {
         // One pass over the whole text, however many fragments it came in:
         // checked, not built (the Python side decodes it once, at the end).
         let object = json.trim_ascii_start().starts_with('{');
-        let valid = serde_json::from_str::<serde::de::IgnoredAny>(json).is_ok();
+        let valid = object && super::validate::is_json(json.as_bytes());
         self.input = if object && valid {
             Input::Parsed
         } else {
