@@ -87,12 +87,14 @@ TOOL_DELTA = (
     b'"delta":{"type":"input_json_delta","partial_json":"{\\"a\\": [1, \\"\\u00e9"}}\n\n'
 )
 TOOL_END = (
-    b'data: {"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"]}"}}\n\n'
+    b'data: {"type":"content_block_delta","index":1,'
+    b'"delta":{"type":"input_json_delta","partial_json":"]}"}}\n\n'
     b'data: {"type":"content_block_stop","index":1}\n\n'
 )
 ANTHROPIC_GARBAGE = [
     b"data: {not json\n\n",
-    b'data: {"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{,"}}\n\n'
+    b'data: {"type":"content_block_delta","index":1,'
+    b'"delta":{"type":"input_json_delta","partial_json":"{,"}}\n\n'
     b'data: {"type":"content_block_stop","index":1}\n\n',  # invalid tool input: kept as text, counted
     b"data: \xff\xfe\xfd\n\n",
     b'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n',
@@ -137,10 +139,9 @@ GARBAGE = [
 LONG_TOOL = chunkfold.bench.anthropic.message_stream("tool", 8000)[0]
 
 try:  # the compat fold needs anthropic (not in every debug environment)
+    import chunkfold.compat.anthropic as _compat
     from anthropic._models import construct_type as _construct
     from anthropic.types import RawMessageStreamEvent as _RawEvent
-
-    import chunkfold.compat.anthropic as _compat
 
     _anthropic_compat: tuple[object, object, Callable[..., object]] | None = (_compat, _RawEvent, _construct)
 except ImportError:
@@ -444,7 +445,13 @@ def large(rng: random.Random) -> None:
 def concurrent(rng: random.Random) -> None:
     """ConcurrentUseError: one thread feeds >= 1 MiB (interpreter released), this one collides."""
     huge = CHUNK * 8000
-    for make in (SSEDecoder, ChunkDecoder, ChatCompletionAccumulator, ResponseAccumulator, MessageAccumulator):
+    for make in (
+        SSEDecoder,
+        ChunkDecoder,
+        ChatCompletionAccumulator,
+        ResponseAccumulator,
+        MessageAccumulator,
+    ):
         obj = make()
         worker = threading.Thread(target=obj.feed, args=(huge,))
         worker.start()

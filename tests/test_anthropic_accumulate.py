@@ -187,7 +187,9 @@ def test_rule_4_argument_text_after_the_stop_streams_again() -> None:
     # the parsed input no longer holds, so the snapshot shows the start's
     # input with the whole text, and the end parses the whole text again.
     tool = {"type": "tool_use", "id": "t", "name": "f", "input": {}}
-    acc = fold(block(0, **tool), args(0, '{"a": 1}'), stop(0), block(0, **tool), args(0, '{"b": '), finish=False)
+    acc = fold(
+        block(0, **tool), args(0, '{"a": 1}'), stop(0), block(0, **tool), args(0, '{"b": '), finish=False
+    )
     view = acc.snapshot().content[0]
     assert isinstance(view, models.ToolUseBlock)
     assert (view.input, view.input_json) == ({}, '{"a": 1}{"b": ')
