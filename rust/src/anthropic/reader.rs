@@ -483,20 +483,15 @@ use BodyError::{Invalid, Unterminated};
 /// quote) is at `at` to `out`; the position after the closing quote.
 fn decode_body(data: &[u8], at: usize, out: &mut Vec<u8>) -> std::result::Result<usize, BodyError> {
     let body = data.get(at..).unwrap_or_default();
-    // A decoded body is never longer than its JSON: one reservation, and
-    // each byte is one push (fragments are runs of a few bytes between
-    // escapes, too short for a search or a copy call to pay off).
-    out.reserve(body.len());
+    // A decoded body is never longer than its JSON: one reservation (and a
+    // word more, for the whole-word stores of `copy_plain`).
+    out.reserve(body.len() + 8);
     let (mut escaped, mut control) = (false, false);
     let mut i = 0;
-    while let Some(&byte) = body.get(i) {
-        if !special(byte) {
-            out.push(byte);
-            i += 1;
-            continue;
-        }
-        match byte {
-            b'"' => {
+    loop {
+        i = copy_plain(body, i, out);
+        match body.get(i) {
+            Some(b'"') => {
                 // Like the cursor, which leaves escaped strings to serde_json:
                 // raw control characters are rejected only next to escapes.
                 return if escaped && control {
@@ -505,7 +500,7 @@ fn decode_body(data: &[u8], at: usize, out: &mut Vec<u8>) -> std::result::Result
                     Ok(at + i + 1)
                 };
             }
-            b'\\' => {
+            Some(b'\\') => {
                 escaped = true;
                 match body.get(i + 1) {
                     // The escape of argument fragments, by far.
@@ -520,14 +515,74 @@ fn decode_body(data: &[u8], at: usize, out: &mut Vec<u8>) -> std::result::Result
                     }
                 }
             }
-            _ => {
+            Some(&byte) => {
                 control = true;
                 out.push(byte);
                 i += 1;
             }
+            None => return Err(Unterminated),
         }
     }
-    Err(Unterminated)
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The special bytes (`"`, `\\`, below 0x20) of eight, as high bits; the
+/// lowest one marks the first (the bits above it may be spurious).
+fn specials(word: u64) -> u64 {
+    let zero_bytes = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+    let quotes = zero_bytes(word ^ (ONES * u64::from(b'"')));
+    let backslashes = zero_bytes(word ^ (ONES * u64::from(b'\\')));
+    let controls = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
+    quotes | backslashes | controls
+}
+
+/// The position of the first special byte in `body` from `i` on (or the
+/// end), eight bytes at a time.
+pub(super) fn next_special(body: &[u8], mut i: usize) -> usize {
+    while let Some(chunk) = body.get(i..i + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let hits = specials(u64::from_le_bytes(word));
+        if hits != 0 {
+            return i + (hits.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    i + body
+        .get(i..)
+        .unwrap_or_default()
+        .iter()
+        .position(|&b| special(b))
+        .unwrap_or(body.len().saturating_sub(i))
+}
+
+/// Copies the plain bytes of `body` from `i` on to `out`, eight at a time
+/// (a whole word is stored, then the length cut back to the special byte);
+/// the position of the first special byte, or the end.
+fn copy_plain(body: &[u8], mut i: usize, out: &mut Vec<u8>) -> usize {
+    while let Some(chunk) = body.get(i..i + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let hits = specials(u64::from_le_bytes(word));
+        let len = out.len();
+        out.extend_from_slice(&word);
+        if hits != 0 {
+            let run = (hits.trailing_zeros() / 8) as usize;
+            out.truncate(len + run);
+            return i + run;
+        }
+        i += 8;
+    }
+    while let Some(&byte) = body.get(i) {
+        if special(byte) {
+            return i;
+        }
+        out.push(byte);
+        i += 1;
+    }
+    i
 }
 
 /// The character of the escape whose letter is at `at` (just after the

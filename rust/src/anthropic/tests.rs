@@ -300,3 +300,33 @@ fn argument_text_after_the_stop_streams_again_and_the_snapshot_stays_json() {
     assert_eq!(message["content"][0]["input"], serde_json::Value::Null);
     assert_eq!(acc.fold().invalid_inputs, 1);
 }
+
+#[test]
+fn escapes_decode_like_serde_json_at_every_word_position() {
+    for at in 0..=24 {
+        for insert in ["\\\"", "\\n", "\\u00e9", "é", "\\ud83d\\ude00", "\u{1}\\t", "\\q"] {
+            let body = format!("{}{insert}{}", "a".repeat(at), "b".repeat(24 - at));
+            let case = format!("\"{body}\"   }}");
+            let expected = serde_json::from_str::<String>(&format!("\"{body}\"")).ok();
+            let mut out = String::from("kept");
+            let mut cursor = crate::json::Cursor::new(case.as_bytes());
+            let got = reader::append_string(&mut cursor, &mut out);
+            match expected {
+                Some(text) => {
+                    assert_eq!(got, Ok(true), "{case}");
+                    assert_eq!(out, format!("kept{text}"), "{case}");
+                    assert_eq!(cursor.position(), body.len() + 2, "{case}");
+                }
+                None => {
+                    assert!(got.is_err(), "{case}");
+                    assert_eq!(out, "kept", "{case}");
+                }
+            }
+        }
+    }
+    let mut out = String::new();
+    let unterminated = br#""abcdefghijklmnop\"qrstuvwxyz"#;
+    let mut cursor = crate::json::Cursor::new(unterminated);
+    assert!(reader::append_string(&mut cursor, &mut out).is_err());
+    assert_eq!((out.as_str(), cursor.position()), ("", unterminated.len()));
+}

@@ -9,6 +9,8 @@ pub fn is_json(text: &[u8]) -> bool {
     Validator { data: text, pos: 0 }.document().is_some()
 }
 
+use super::reader::next_special;
+
 struct Validator<'a> {
     data: &'a [u8],
     pos: usize,
@@ -91,6 +93,7 @@ impl Validator<'_> {
     fn string(&mut self) -> Option<()> {
         self.pos += 1;
         loop {
+            self.pos = next_special(self.data, self.pos);
             let byte = *self.data.get(self.pos)?;
             self.pos += 1;
             match byte {
