@@ -304,7 +304,15 @@ fn argument_text_after_the_stop_streams_again_and_the_snapshot_stays_json() {
 #[test]
 fn escapes_decode_like_serde_json_at_every_word_position() {
     for at in 0..=24 {
-        for insert in ["\\\"", "\\n", "\\u00e9", "é", "\\ud83d\\ude00", "\u{1}\\t", "\\q"] {
+        for insert in [
+            "\\\"",
+            "\\n",
+            "\\u00e9",
+            "é",
+            "\\ud83d\\ude00",
+            "\u{1}\\t",
+            "\\q",
+        ] {
             let body = format!("{}{insert}{}", "a".repeat(at), "b".repeat(24 - at));
             let case = format!("\"{body}\"   }}");
             let expected = serde_json::from_str::<String>(&format!("\"{body}\"")).ok();
