@@ -6,164 +6,156 @@
 
 /// Whether `text` is one JSON value, with only whitespace around it.
 pub fn is_json(text: &[u8]) -> bool {
-    Validator { data: text, pos: 0 }.document().is_some()
+    document(text).is_some()
 }
 
 use super::reader::next_special;
 
-struct Validator<'a> {
-    data: &'a [u8],
-    pos: usize,
+fn is_space(byte: u8) -> bool {
+    matches!(byte, b' ' | b'\t' | b'\n' | b'\r')
 }
 
-impl Validator<'_> {
-    /// The next byte past JSON whitespace, not consumed.
-    fn peek(&mut self) -> Option<u8> {
-        while let Some(&byte) = self.data.get(self.pos) {
-            if !matches!(byte, b' ' | b'\t' | b'\n' | b'\r') {
-                return Some(byte);
-            }
-            self.pos += 1;
-        }
-        None
+/// The position of the first byte from `at` on that is not whitespace.
+fn skip_space(data: &[u8], mut at: usize) -> usize {
+    while data.get(at).is_some_and(|&b| is_space(b)) {
+        at += 1;
     }
+    at
+}
 
-    fn document(&mut self) -> Option<()> {
-        // The open containers, innermost last.
-        let mut stack: Vec<u8> = Vec::new();
-        loop {
-            match self.peek()? {
-                open @ (b'{' | b'[') => {
-                    self.pos += 1;
-                    let close = if open == b'{' { b'}' } else { b']' };
-                    if self.peek()? == close {
-                        self.pos += 1;
-                    } else {
-                        stack.push(open);
-                        if open == b'{' {
-                            self.key()?;
-                        }
-                        continue;
-                    }
-                }
-                b'"' => self.string()?,
-                b't' => self.literal(b"true")?,
-                b'f' => self.literal(b"false")?,
-                b'n' => self.literal(b"null")?,
-                b'-' | b'0'..=b'9' => self.number()?,
-                _ => return None,
-            }
-            // A value ended: close containers until a comma starts the next.
-            loop {
-                let Some(&frame) = stack.last() else {
-                    return self.peek().is_none().then_some(());
-                };
-                match (self.peek()?, frame) {
-                    (b',', _) => {
-                        self.pos += 1;
-                        if frame == b'{' {
-                            self.key()?;
-                        }
-                        break;
-                    }
-                    (b'}', b'{') | (b']', b'[') => {
-                        self.pos += 1;
-                        stack.pop();
-                    }
-                    _ => return None,
+/// The whole document, its position kept in a local: one loop over values,
+/// with the open containers on an explicit stack.
+fn document(data: &[u8]) -> Option<()> {
+    // The closing bracket of each open container, innermost last.
+    let mut stack: Vec<u8> = Vec::new();
+    let mut at = 0;
+    loop {
+        at = skip_space(data, at);
+        match *data.get(at)? {
+            b'{' => {
+                at = skip_space(data, at + 1);
+                if data.get(at) == Some(&b'}') {
+                    at += 1;
+                } else {
+                    stack.push(b'}');
+                    at = key(data, at)?;
+                    continue;
                 }
             }
-        }
-    }
-
-    /// An object key and its colon.
-    fn key(&mut self) -> Option<()> {
-        if self.peek()? != b'"' {
-            return None;
-        }
-        self.string()?;
-        if self.peek()? != b':' {
-            return None;
-        }
-        self.pos += 1;
-        Some(())
-    }
-
-    /// The string that starts here (on its quote).
-    fn string(&mut self) -> Option<()> {
-        self.pos += 1;
-        loop {
-            self.pos = next_special(self.data, self.pos);
-            let byte = *self.data.get(self.pos)?;
-            self.pos += 1;
-            match byte {
-                b'"' => return Some(()),
-                b'\\' => match *self.data.get(self.pos)? {
-                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => self.pos += 1,
-                    b'u' => {
-                        let hex = self.data.get(self.pos + 1..self.pos + 5)?;
-                        if !hex.iter().all(u8::is_ascii_hexdigit) {
-                            return None;
-                        }
-                        self.pos += 5;
-                    }
-                    _ => return None,
-                },
-                0..=0x1f => return None,
-                _ => {}
-            }
-        }
-    }
-
-    fn literal(&mut self, word: &[u8]) -> Option<()> {
-        if self.data.get(self.pos..self.pos + word.len())? != word {
-            return None;
-        }
-        self.pos += word.len();
-        Some(())
-    }
-
-    /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`
-    fn number(&mut self) -> Option<()> {
-        if self.data.get(self.pos) == Some(&b'-') {
-            self.pos += 1;
-        }
-        match *self.data.get(self.pos)? {
-            b'0' => {
-                self.pos += 1;
-                if self.data.get(self.pos).is_some_and(u8::is_ascii_digit) {
-                    return None;
+            b'[' => {
+                at = skip_space(data, at + 1);
+                if data.get(at) == Some(&b']') {
+                    at += 1;
+                } else {
+                    stack.push(b']');
+                    continue;
                 }
             }
-            b'1'..=b'9' => self.digits(),
+            b'"' => at = string(data, at + 1)?,
+            b'-' | b'0'..=b'9' => at = number(data, at)?,
+            b't' => at = literal(data, at, b"true")?,
+            b'f' => at = literal(data, at, b"false")?,
+            b'n' => at = literal(data, at, b"null")?,
             _ => return None,
         }
-        if self.data.get(self.pos) == Some(&b'.') {
-            self.pos += 1;
-            self.some_digits()?;
-        }
-        if matches!(self.data.get(self.pos), Some(b'e' | b'E')) {
-            self.pos += 1;
-            if matches!(self.data.get(self.pos), Some(b'+' | b'-')) {
-                self.pos += 1;
+        // A value ended: close containers until a comma starts the next.
+        loop {
+            at = skip_space(data, at);
+            let Some(&close) = stack.last() else {
+                return (at == data.len()).then_some(());
+            };
+            let byte = *data.get(at)?;
+            if byte == b',' {
+                at += 1;
+                if close == b'}' {
+                    at = key(data, skip_space(data, at))?;
+                }
+                break;
             }
-            self.some_digits()?;
-        }
-        Some(())
-    }
-
-    fn digits(&mut self) {
-        while self.data.get(self.pos).is_some_and(u8::is_ascii_digit) {
-            self.pos += 1;
+            if byte != close {
+                return None;
+            }
+            at += 1;
+            stack.pop();
         }
     }
+}
 
-    /// One digit or more.
-    fn some_digits(&mut self) -> Option<()> {
-        let start = self.pos;
-        self.digits();
-        (self.pos > start).then_some(())
+/// An object key at `at` (past whitespace) and its colon; the position after.
+fn key(data: &[u8], at: usize) -> Option<usize> {
+    if data.get(at) != Some(&b'"') {
+        return None;
     }
+    let at = skip_space(data, string(data, at + 1)?);
+    (data.get(at) == Some(&b':')).then_some(at + 1)
+}
+
+/// The string whose body starts at `at`; the position after its quote.
+fn string(data: &[u8], mut at: usize) -> Option<usize> {
+    loop {
+        at = next_special(data, at);
+        match *data.get(at)? {
+            b'"' => return Some(at + 1),
+            b'\\' => match *data.get(at + 1)? {
+                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => at += 2,
+                b'u' => {
+                    let hex = data.get(at + 2..at + 6)?;
+                    if !hex.iter().all(u8::is_ascii_hexdigit) {
+                        return None;
+                    }
+                    at += 6;
+                }
+                _ => return None,
+            },
+            // A raw control character.
+            _ => return None,
+        }
+    }
+}
+
+fn literal(data: &[u8], at: usize, word: &[u8]) -> Option<usize> {
+    (data.get(at..at + word.len())? == word).then_some(at + word.len())
+}
+
+/// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?` at `at`; the position after.
+fn number(data: &[u8], mut at: usize) -> Option<usize> {
+    if data.get(at) == Some(&b'-') {
+        at += 1;
+    }
+    match *data.get(at)? {
+        b'0' => {
+            at += 1;
+            if data.get(at).is_some_and(u8::is_ascii_digit) {
+                return None;
+            }
+        }
+        b'1'..=b'9' => at = digits(data, at + 1),
+        _ => return None,
+    }
+    if data.get(at) == Some(&b'.') {
+        at = some_digits(data, at + 1)?;
+    }
+    if matches!(data.get(at), Some(b'e' | b'E')) {
+        at += 1;
+        if matches!(data.get(at), Some(b'+' | b'-')) {
+            at += 1;
+        }
+        at = some_digits(data, at)?;
+    }
+    Some(at)
+}
+
+fn digits(data: &[u8], mut at: usize) -> usize {
+    while data.get(at).is_some_and(u8::is_ascii_digit) {
+        at += 1;
+    }
+    at
+}
+
+/// One digit or more.
+fn some_digits(data: &[u8], at: usize) -> Option<usize> {
+    let end = digits(data, at);
+    (end > at).then_some(end)
 }
 
 #[cfg(test)]
