@@ -184,6 +184,8 @@ class _State:
             text = _str(delta.get("partial_json")) or ""
             block.json = (block.json or "") + text
             block.dirty = block.dirty or bool(text)
+            if text and block.input == "parsed":  # text after the parse: streaming again
+                block.input = "start"
 
     def block_stop(self, index: int) -> None:
         block = self.blocks.get(index)

@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import suppress
 from pathlib import Path
+from types import ModuleType
 
 if not hasattr(sys, "gettotalrefcount"):
     print(
@@ -36,6 +37,8 @@ if not hasattr(sys, "gettotalrefcount"):
     sys.exit(2)
 
 import chunkfold
+import chunkfold.anthropic.accumulate
+import chunkfold.bench.anthropic
 import msgspec
 from chunkfold import (
     ChatCompletionAccumulator,
@@ -45,6 +48,8 @@ from chunkfold import (
     ConcurrentUseError,
     DecoderFinishedError,
     EventTooLargeError,
+    MessageAccumulator,
+    MessageEventDecoder,
     ResponseAccumulator,
     ResponseEventDecoder,
     ServerSentEvent,
@@ -71,6 +76,35 @@ LARGE = [b for b in BODIES if len(b) > 64 * 1024]
 
 RESPONSES = [p.read_bytes() for p in sorted((FIXTURE_DIR / "responses").glob("*.sse"))]
 RESPONSES_SMALL = [b for b in RESPONSES if len(b) <= 64 * 1024]
+ANTHROPIC = [p.read_bytes() for p in sorted((FIXTURE_DIR / "anthropic").glob("*.sse"))]
+ANTHROPIC_SMALL = [b for b in ANTHROPIC if len(b) <= 64 * 1024]
+TOOL_START = (
+    b'event: content_block_start\ndata: {"type":"content_block_start","index":1,'
+    b'"content_block":{"type":"tool_use","id":"t","name":"f","input":{}}}\n\n'
+)
+TOOL_DELTA = (
+    b'event: content_block_delta\ndata: {"type":"content_block_delta","index":1,'
+    b'"delta":{"type":"input_json_delta","partial_json":"{\\"a\\": [1, \\"\\u00e9"}}\n\n'
+)
+TOOL_END = (
+    b'data: {"type":"content_block_delta","index":1,'
+    b'"delta":{"type":"input_json_delta","partial_json":"]}"}}\n\n'
+    b'data: {"type":"content_block_stop","index":1}\n\n'
+)
+ANTHROPIC_GARBAGE = [
+    b"data: {not json\n\n",
+    b'data: {"type":"content_block_delta","index":1,'
+    b'"delta":{"type":"input_json_delta","partial_json":"{,"}}\n\n'
+    b'data: {"type":"content_block_stop","index":1}\n\n',  # invalid tool input: kept as text, counted
+    b"data: \xff\xfe\xfd\n\n",
+    b'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n',
+    b"event: error\ndata: not json at all\n\n",
+    b'data: {"type":"message_start","message":{"id":"again","content":[]}}\n\n',  # a second start
+    b'data: {"type":"content_block_delta","index":9,"delta":{"type":"mystery_delta","x":1}}\n\n',
+    b'data: {"type":"content_block_start","index":4,"content_block":{"type":"mystery","v":[1]}}\n\n',
+    b'event: ping\ndata: {"type":"content_block_stop","index":1}\n\n',  # renamed
+    b"data: " + b"[" * 5000 + b"\n\n",
+]
 DELTA = (
     b'data: {"type":"response.function_call_arguments.delta","output_index":0,"item_id":"fc",'
     b'"delta":"{\\"a\\": [1"}\n\n'
@@ -100,6 +134,18 @@ GARBAGE = [
     b"data: " + b"[" * 5000 + b"\n\n",  # nesting deeper than msgspec decodes
     b"data: 12345678901234567890123456789012345678901234567890\n\n",
 ]
+
+# A tool input in 8,000 fragments (~1.3 MiB of stream: feed() releases the interpreter).
+LONG_TOOL = chunkfold.bench.anthropic.message_stream("tool", 8000)[0]
+
+try:  # the compat fold needs anthropic (not in every debug environment)
+    import chunkfold.compat.anthropic as _compat
+    from anthropic._models import construct_type as _construct
+    from anthropic.types import RawMessageStreamEvent as _RawEvent
+
+    _anthropic_compat: tuple[object, object, Callable[..., object]] | None = (_compat, _RawEvent, _construct)
+except ImportError:
+    _anthropic_compat = None
 
 
 def pieces(rng: random.Random, body: bytes) -> Iterator[bytes | bytearray | memoryview]:
@@ -300,6 +346,83 @@ def responses_errors(rng: random.Random) -> None:
     expect(TypeError, lambda: ResponseAccumulator().feed("x"))  # type: ignore[arg-type]
 
 
+def anthropic(rng: random.Random) -> None:
+    """MessageAccumulator, MessageEventDecoder and the compat fold over the recorded Anthropic streams."""
+    body = rng.choice(ANTHROPIC_SMALL)
+    acc = MessageAccumulator(events=rng.random() < 0.5, partial_json=rng.random() < 0.5)
+    decoder = MessageEventDecoder()
+    decoded = []
+    try:
+        for i, part in enumerate(pieces(rng, body)):
+            _ = acc.feed(part)
+            decoded += decoder.feed(part)
+            if i % 5 == 0:
+                _ = acc.snapshot()
+                with suppress(ValueError):
+                    _ = acc.tool_input(1)
+        decoded += decoder.finish()
+    except StreamAPIError as exc:  # the decoder raises the recorded error events
+        _touch_error(exc)
+    _ = (acc.status, acc.finish_reasons, acc.error, acc.usage, acc.usage_json(), acc.token_usage)
+    _ = (acc.model, acc.response_id, acc.stop_reason, acc.done, acc.chunks, acc.bytes, acc.skipped)
+    _ = (acc.ignored, acc.renamed, acc.mismatched_deltas, acc.invalid_inputs, acc.unknown_deltas)
+    _ = (acc.first_byte_ns, acc.first_token_ns, acc.last_token_ns)
+    final = acc.finish()
+    again = MessageAccumulator(events=True, partial_json=True)
+    for event in decoded[:30]:
+        _ = again.add(event)
+    _ = again.feed(TOOL_START + TOOL_DELTA)
+    _ = (again.tool_input(1), again.snapshot())
+    _ = again.feed(TOOL_END)
+    _ = (again.finish(), final, msgspec.json.encode(final))
+    _compat_anthropic(decoded)
+
+
+def _compat_anthropic(decoded: list[object]) -> None:
+    """chunkfold.compat.anthropic.accumulate_event over the decoded events, as
+    anthropic's pydantic events (skipped when anthropic is not installed)."""
+    if _anthropic_compat is None:
+        return
+    compat, event_type, construct = _anthropic_compat
+    assert isinstance(compat, ModuleType)
+    snapshot = None
+    bufs: dict[int, bytes] = {}
+    for event in decoded[:40]:
+        raw = msgspec.json.decode(chunkfold.anthropic.accumulate.encode_event(event))  # type: ignore[arg-type]
+        with suppress(StreamAPIError, ValueError):
+            snapshot = compat.accumulate_event(
+                event=construct(type_=event_type, value=raw), current_snapshot=snapshot, json_bufs=bufs
+            )
+    _ = snapshot
+
+
+def anthropic_errors(rng: random.Random) -> None:
+    bad = rng.choice(ANTHROPIC_GARBAGE)
+    acc = MessageAccumulator(events=True, partial_json=True)
+    with suppress(ChunkDecodeError, EventTooLargeError):
+        acc.feed(TOOL_START + TOOL_DELTA + bad + TOOL_DELTA)
+    _ = (acc.snapshot(), acc.error, acc.status, acc.tool_input(1), acc.invalid_inputs)
+    expect(ChunkDecodeError, lambda: acc.add_json(b"{not json"))
+    _ = acc.finish()
+    expect(DecoderFinishedError, acc.finish)
+    expect(DecoderFinishedError, lambda: acc.feed(TOOL_DELTA))
+    lax = MessageAccumulator(strict=False, max_event_size=64)
+    _ = (lax.feed(TOOL_DELTA + bad + b"data: {x\n\n"), lax.skipped, lax.finish())
+    small = MessageAccumulator(max_event_size=64, events=True)
+    expect(EventTooLargeError, lambda: small.feed(TOOL_DELTA))
+    for part in pieces(rng, TOOL_START + rng.randbytes(60) + bad + TOOL_END):
+        with suppress(ChunkfoldError):
+            small.feed(part)
+    decoder = MessageEventDecoder(max_event_size=64)
+    for part in pieces(rng, TOOL_DELTA + rng.randbytes(60) + bad):
+        with suppress(ChunkfoldError):
+            decoder.feed(part)
+    with suppress(ChunkfoldError):
+        decoder.finish()
+    expect(TypeError, lambda: MessageAccumulator().feed("x"))  # type: ignore[arg-type]
+    expect(ValueError, lambda: MessageAccumulator(partial_json=False).tool_input(0))
+
+
 def large(rng: random.Random) -> None:
     """The big fixtures through all three entry points (run fewer times)."""
     body = rng.choice(LARGE) if LARGE else max(BODIES, key=len)
@@ -314,12 +437,21 @@ def large(rng: random.Random) -> None:
     acc = ChatCompletionAccumulator()
     acc.feed(huge)
     _ = acc.finish()
+    anthropic = MessageAccumulator()
+    anthropic.feed(LONG_TOOL)
+    _ = anthropic.finish()
 
 
 def concurrent(rng: random.Random) -> None:
     """ConcurrentUseError: one thread feeds >= 1 MiB (interpreter released), this one collides."""
     huge = CHUNK * 8000
-    for make in (SSEDecoder, ChunkDecoder, ChatCompletionAccumulator, ResponseAccumulator):
+    for make in (
+        SSEDecoder,
+        ChunkDecoder,
+        ChatCompletionAccumulator,
+        ResponseAccumulator,
+        MessageAccumulator,
+    ):
         obj = make()
         worker = threading.Thread(target=obj.feed, args=(huge,))
         worker.start()
@@ -348,6 +480,8 @@ SCENARIOS: dict[str, tuple[Callable[[random.Random], None], float]] = {
     "accumulator_errors": (accumulator_errors, 1.0),
     "responses": (responses, 1.0),
     "responses_errors": (responses_errors, 1.0),
+    "anthropic": (anthropic, 1.0),
+    "anthropic_errors": (anthropic_errors, 1.0),
     "large": (large, 0.025),
     "concurrent": (concurrent, 0.025),
 }

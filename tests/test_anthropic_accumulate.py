@@ -182,6 +182,22 @@ def test_rule_4_tool_input_parsed_once_empty_kept_invalid_kept_and_counted() -> 
     assert acc.invalid_inputs == 1
 
 
+def test_rule_4_argument_text_after_the_stop_streams_again() -> None:
+    # A delta after content_block_stop (or a block restarted at its index):
+    # the parsed input no longer holds, so the snapshot shows the start's
+    # input with the whole text, and the end parses the whole text again.
+    tool = {"type": "tool_use", "id": "t", "name": "f", "input": {}}
+    acc = fold(
+        block(0, **tool), args(0, '{"a": 1}'), stop(0), block(0, **tool), args(0, '{"b": '), finish=False
+    )
+    view = acc.snapshot().content[0]
+    assert isinstance(view, models.ToolUseBlock)
+    assert (view.input, view.input_json) == ({}, '{"a": 1}{"b": ')
+    final = acc.finish().content[0]
+    assert isinstance(final, models.ToolUseBlock)
+    assert (final.input, final.input_json, acc.invalid_inputs) == (None, '{"a": 1}{"b": ', 1)
+
+
 def test_rule_4_partial_json_view_while_streaming() -> None:
     acc = MessageAccumulator(partial_json=True)
     acc.feed(

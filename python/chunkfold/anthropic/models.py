@@ -461,6 +461,12 @@ class _WireMessage(Message):
     content: list[msgspec.Raw] = msgspec.field(default_factory=list)  # type: ignore[assignment]
 
 
+class _KnownMessage(Message):
+    """A message whose blocks are all of known types: decoded in one pass."""
+
+    content: list[_KnownBlock] = msgspec.field(default_factory=list)  # type: ignore[assignment]
+
+
 class _WireStart(_Tagged, tag="content_block_start"):
     index: int
     content_block: msgspec.Raw
@@ -512,6 +518,7 @@ _event_decoder = msgspec.json.Decoder(_WireEvent)
 _block_decoder = msgspec.json.Decoder(_KnownBlock)
 _delta_decoder = msgspec.json.Decoder(_KnownDelta)
 _message_decoder = msgspec.json.Decoder(_WireMessage)
+_known_message_decoder = msgspec.json.Decoder(_KnownMessage)
 
 
 def _type_of(raw: bytes | bytearray | memoryview | msgspec.Raw) -> str:
@@ -556,6 +563,14 @@ def decode_message(data: bytes | bytearray | memoryview, /, *, lenient: bool = F
     as a string), any field of the wrong type is left at its default instead;
     the data must still be JSON.
     """
+    try:
+        # One pass when every block is of a known type (a long tool input is
+        # then read once, not stepped over as raw JSON and read again).
+        known = _known_message_decoder.decode(data)
+    except msgspec.ValidationError:
+        pass
+    else:
+        return Message(**msgspec.structs.asdict(known))
     try:
         return _message(_message_decoder.decode(data))
     except msgspec.ValidationError:

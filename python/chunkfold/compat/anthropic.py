@@ -15,7 +15,9 @@ stream that skips an index or sends a delta before its block's start folds
 instead of raising ``IndexError``; a second ``message_start`` raises
 :class:`~chunkfold.errors.StreamAPIError` instead of being merged into the
 first message. :func:`install` makes anthropic's ``MessageStream`` and
-``AsyncMessageStream`` use it.
+``AsyncMessageStream`` use it, and ``BetaMessageStream`` and
+``BetaAsyncMessageStream`` (``client.beta.messages.stream(...)``) use
+:func:`beta_accumulate_event`, the same fold over anthropic's ``Beta*`` types.
 
 ``anthropic`` is an optional dependency, imported when these functions are
 first called, never when chunkfold is imported.
@@ -34,11 +36,24 @@ from chunkfold.compat.anthropic_json import ArgumentBuffer
 from chunkfold.errors import StreamAPIError
 
 if TYPE_CHECKING:
+    from anthropic.types.beta.parsed_beta_message import ParsedBetaMessage
     from anthropic.types.parsed_message import ParsedMessage
 
-__all__ = ["accumulate_event", "build_events", "install", "installed", "uninstall"]
+__all__ = [
+    "accumulate_event",
+    "beta_accumulate_event",
+    "beta_build_events",
+    "build_events",
+    "install",
+    "installed",
+    "uninstall",
+]
 
 _STREAMING_MODULE = "anthropic.lib.streaming._messages"
+_BETA_STREAMING_MODULE = "anthropic.lib.streaming._beta_messages"
+# The beta header with which anthropic parses tool input in jiter's
+# "trailing-strings" mode; such inputs are left to anthropic's own fold.
+_FINE_GRAINED = "fine-grained-tool-streaming-2025-05-14"
 
 _BLOCK_EVENTS = ("content_block_delta", "content_block_stop")
 
@@ -56,6 +71,7 @@ class _Blocks(dict[int, Any]):
 
 _sparse: dict[int, _Blocks] = {}  # id(snapshot) -> its blocks, while it lives
 _api: SimpleNamespace | None = None
+_beta_api: SimpleNamespace | None = None
 _api_lock = threading.Lock()
 
 
@@ -67,31 +83,50 @@ def _load() -> SimpleNamespace:
         return _api
     with _api_lock:
         if _api is None:
-            try:
-                import importlib
-
-                import jiter  # noqa: F401
-                from anthropic._models import construct_type, construct_type_unchecked
-                from anthropic.types import RawMessageStreamEvent
-                from anthropic.types.parsed_message import ParsedContentBlock
-                from pydantic import BaseModel
-            except ImportError as exc:  # pragma: no cover - exercised without anthropic
-                raise ImportError(
-                    "chunkfold.compat.anthropic needs anthropic: pip install anthropic"
-                ) from exc
-            module: ModuleType = importlib.import_module(_STREAMING_MODULE)
-            _api = SimpleNamespace(
-                module=module,
-                accumulate_event=module.accumulate_event,
-                build_events=module.build_events,
-                tracks_input=module.TRACKS_TOOL_INPUT,
-                construct_type=construct_type,
-                construct_type_unchecked=construct_type_unchecked,
-                event_type=RawMessageStreamEvent,
-                block_type=ParsedContentBlock,
-                base_model=BaseModel,
-            )
+            _api = _namespace(beta=False)
     return _api
+
+
+def _load_beta() -> SimpleNamespace:
+    """As :func:`_load`, for ``client.beta.messages.stream(...)``."""
+    global _beta_api
+    if _beta_api is not None:
+        return _beta_api
+    with _api_lock:
+        if _beta_api is None:
+            _beta_api = _namespace(beta=True)
+    return _beta_api
+
+
+def _namespace(*, beta: bool) -> SimpleNamespace:
+    try:
+        import importlib
+
+        import jiter  # noqa: F401
+        from anthropic._models import construct_type, construct_type_unchecked
+        from pydantic import BaseModel
+
+        if beta:
+            from anthropic.types.beta import BetaRawMessageStreamEvent as event_type
+            from anthropic.types.beta.parsed_beta_message import ParsedBetaContentBlock as block_type
+        else:
+            from anthropic.types import RawMessageStreamEvent as event_type
+            from anthropic.types.parsed_message import ParsedContentBlock as block_type
+    except ImportError as exc:  # pragma: no cover - exercised without anthropic
+        raise ImportError("chunkfold.compat.anthropic needs anthropic: pip install anthropic") from exc
+    module: ModuleType = importlib.import_module(_BETA_STREAMING_MODULE if beta else _STREAMING_MODULE)
+    return SimpleNamespace(
+        beta=beta,
+        module=module,
+        accumulate_event=module.accumulate_event,
+        build_events=module.build_events,
+        tracks_input=module.TRACKS_TOOL_INPUT,
+        construct_type=construct_type,
+        construct_type_unchecked=construct_type_unchecked,
+        event_type=event_type,
+        block_type=block_type,
+        base_model=BaseModel,
+    )
 
 
 def accumulate_event(
@@ -111,6 +146,48 @@ def accumulate_event(
     and :class:`StreamAPIError` for a second ``message_start``.
     """
     api = _api if _api is not None else _load()
+    extra: dict[str, Any] = {} if output_format is None else {"output_format": output_format}
+    return _accumulate(api, event, current_snapshot, json_bufs, extra, fast_input=True)  # type: ignore[no-any-return]
+
+
+def beta_accumulate_event(
+    *,
+    event: Any,
+    current_snapshot: ParsedBetaMessage[Any] | None,
+    json_bufs: dict[int, bytes],
+    request_headers: Any,
+    output_format: Any = None,
+) -> ParsedBetaMessage[Any]:
+    """:func:`accumulate_event` for the beta stream: the keywords and result
+    of ``anthropic.lib.streaming._beta_messages.accumulate_event``, with
+    anthropic's ``Beta*`` types (``ParsedBetaMessage``, ``BetaToolUseBlock``, ...).
+
+    ``request_headers`` are the request's, as anthropic passes them: with the
+    ``fine-grained-tool-streaming-2025-05-14`` beta, anthropic parses tool
+    input in jiter's ``"trailing-strings"`` mode, and such input is folded by
+    anthropic's own code (blocks still found by index).
+    """
+    api = _beta_api if _beta_api is not None else _load_beta()
+    extra: dict[str, Any] = {"request_headers": request_headers}
+    if output_format is not None:
+        extra["output_format"] = output_format
+    beta = request_headers.get("anthropic-beta", "") if request_headers else ""
+    fast_input = _FINE_GRAINED not in beta
+    return _accumulate(api, event, current_snapshot, json_bufs, extra, fast_input=fast_input)  # type: ignore[no-any-return]
+
+
+def _accumulate(
+    api: SimpleNamespace,
+    event: Any,
+    current_snapshot: Any,
+    json_bufs: dict[int, bytes],
+    extra: dict[str, Any],
+    *,
+    fast_input: bool,
+) -> Any:
+    """The fold of :func:`accumulate_event` over ``api``'s types; ``extra``
+    are the keywords anthropic's own ``accumulate_event`` takes besides the
+    event, snapshot and buffers."""
     if not isinstance(event, api.base_model):
         event = api.construct_type_unchecked(type_=api.event_type, value=event)
         if not isinstance(event, api.base_model):
@@ -118,8 +195,7 @@ def accumulate_event(
                 f"Unexpected event runtime type, after deserialising twice - {event} - {type(event)}"
             )
     if current_snapshot is None:
-        kwargs: dict[str, Any] = {} if output_format is None else {"output_format": output_format}
-        return api.accumulate_event(event=event, current_snapshot=None, json_bufs=json_bufs, **kwargs)  # type: ignore[no-any-return]
+        return api.accumulate_event(event=event, current_snapshot=None, json_bufs=json_bufs, **extra)
     kind = event.type
     blocks = _sparse.get(id(current_snapshot)) if _sparse else None
     if kind == "content_block_delta":
@@ -144,7 +220,7 @@ def accumulate_event(
             if block.type == "thinking":
                 _append(block, "thinking", delta.thinking)
             return current_snapshot
-        if delta_type == "input_json_delta":
+        if delta_type == "input_json_delta" and fast_input:
             if isinstance(block, api.tracks_input):
                 _add_arguments(api, block, index, delta.partial_json, json_bufs)
             return current_snapshot
@@ -157,19 +233,19 @@ def accumulate_event(
         )
     elif kind == "content_block_start":
         if blocks is None and event.index == len(current_snapshot.content):
-            return api.accumulate_event(event=event, current_snapshot=current_snapshot, json_bufs=json_bufs)  # type: ignore[no-any-return]
+            return api.accumulate_event(
+                event=event, current_snapshot=current_snapshot, json_bufs=json_bufs, **extra
+            )
         block = api.construct_type(type_=api.block_type, value=event.content_block.to_dict())
         _place(current_snapshot, blocks, event.index, block)
+        if api.beta and getattr(event.content_block, "type", None) == "fallback":
+            # As anthropic's beta fold: the fallback block names the model that served.
+            current_snapshot.model = event.content_block.to.model
         return current_snapshot
     elif kind == "content_block_stop" and _block(current_snapshot, blocks, event.index) is None:
         return current_snapshot
     view: Any = current_snapshot if blocks is None or kind not in _BLOCK_EVENTS else blocks
-    if output_format is None:
-        api.accumulate_event(event=event, current_snapshot=view, json_bufs=json_bufs)
-    else:
-        api.accumulate_event(
-            event=event, current_snapshot=view, json_bufs=json_bufs, output_format=output_format
-        )
+    api.accumulate_event(event=event, current_snapshot=view, json_bufs=json_bufs, **extra)
     return current_snapshot
 
 
@@ -262,7 +338,15 @@ def build_events(*, event: Any, message_snapshot: ParsedMessage[Any]) -> list[An
     A delta or stop for a block the message does not have yields the raw
     event alone (anthropic raises ``IndexError``).
     """
-    api = _load()
+    return _build_events(_load(), event, message_snapshot)
+
+
+def beta_build_events(*, event: Any, message_snapshot: ParsedBetaMessage[Any]) -> list[Any]:
+    """:func:`build_events` for the beta stream, with anthropic's ``Beta*`` types."""
+    return _build_events(_load_beta(), event, message_snapshot)
+
+
+def _build_events(api: SimpleNamespace, event: Any, message_snapshot: Any) -> list[Any]:
     if event.type in ("content_block_delta", "content_block_stop"):
         blocks = _sparse.get(id(message_snapshot))
         view: Any = message_snapshot if blocks is None else blocks
@@ -274,27 +358,35 @@ def build_events(*, event: Any, message_snapshot: ParsedMessage[Any]) -> list[An
 
 def install() -> None:
     """Makes anthropic's ``MessageStream`` and ``AsyncMessageStream`` fold
-    with :func:`accumulate_event` and :func:`build_events`.
+    with :func:`accumulate_event` and :func:`build_events`, and its
+    ``BetaMessageStream`` and ``BetaAsyncMessageStream`` with
+    :func:`beta_accumulate_event` and :func:`beta_build_events`.
 
-    Patches the names ``anthropic.lib.streaming._messages`` looks up, for
-    every stream created afterwards and for streams already open. Calling it
-    again changes nothing; :func:`uninstall` restores anthropic's own.
+    Patches the names anthropic's streaming modules look up, for every
+    stream created afterwards and for streams already open. Calling it again
+    changes nothing; :func:`uninstall` restores anthropic's own.
     """
-    api = _load()
+    api, beta = _load(), _load_beta()
     with _api_lock:
         api.module.accumulate_event = accumulate_event
         api.module.build_events = build_events
+        beta.module.accumulate_event = beta_accumulate_event
+        beta.module.build_events = beta_build_events
 
 
 def uninstall() -> None:
-    """Restores anthropic's own ``accumulate_event`` and ``build_events``.
-    Calling it when not installed changes nothing."""
-    api = _load()
+    """Restores anthropic's own ``accumulate_event`` and ``build_events``
+    (beta stream included). Calling it when not installed changes nothing."""
+    pairs = (
+        (_load(), accumulate_event, build_events),
+        (_load_beta(), beta_accumulate_event, beta_build_events),
+    )
     with _api_lock:
-        if api.module.accumulate_event is accumulate_event:
-            api.module.accumulate_event = api.accumulate_event
-        if api.module.build_events is build_events:
-            api.module.build_events = api.build_events
+        for api, accumulate, build in pairs:
+            if api.module.accumulate_event is accumulate:
+                api.module.accumulate_event = api.accumulate_event
+            if api.module.build_events is build:
+                api.module.build_events = api.build_events
 
 
 @contextmanager

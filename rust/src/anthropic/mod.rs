@@ -7,6 +7,7 @@
 mod output;
 mod reader;
 mod state;
+mod validate;
 
 pub use reader::{DeltaKind, Kind};
 pub use state::{Block, BlockKind, Fold, Input};

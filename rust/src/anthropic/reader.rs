@@ -426,55 +426,163 @@ fn value(
     Ok(())
 }
 
+/// Whether a string's body cannot hold `byte` as it is: `"`, `\\` and the
+/// control characters.
+fn special(byte: u8) -> bool {
+    byte < 0x20 || byte == b'"' || byte == b'\\'
+}
+
 /// Decodes the string that starts here onto `out`, like
 /// [`Cursor::string_into`] but with escapes decoded in place: tool argument
 /// fragments are mostly escapes (`{\"city\": ...`), and a per-fragment
-/// allocation would dominate their cost. Any other value is stepped over
-/// as absent.
+/// allocation, or a search call per escape, would dominate their cost. The
+/// bytes are copied run by run into `out`'s own buffer and checked as UTF-8
+/// once at the end. Any other value is stepped over as absent.
 pub fn append_string(cursor: &mut Cursor<'_>, out: &mut String) -> Result<bool> {
     let start = value_start(cursor)?;
     if cursor.peek()? != b'"' {
         cursor.skip()?;
         return Ok(false);
     }
-    let data = cursor.data();
-    let mut at = start + 1;
-    let (mut escaped, mut control) = (false, false);
-    let invalid = |at| JsonError {
-        at,
-        what: "invalid string escape or UTF-8",
-    };
-    loop {
-        let rest = data.get(at..).unwrap_or_default();
-        let Some(found) = memchr::memchr2(b'"', b'\\', rest) else {
-            cursor.seek(data.len());
-            return Err(JsonError {
-                at: start,
-                what: "unterminated string",
-            });
-        };
-        let run = rest.get(..found).unwrap_or_default();
-        control |= run.iter().any(|&b| b < 0x20);
-        match std::str::from_utf8(run) {
-            Ok(text) => out.push_str(text),
-            Err(_) => return Err(invalid(start)),
+    let kept = out.len();
+    let mut bytes = std::mem::take(out).into_bytes();
+    let decoded = decode_body(cursor.data(), start + 1, &mut bytes);
+    // Escapes decode to whole characters, so the text is UTF-8 exactly when
+    // every raw run between them is.
+    let (result, text) = match (decoded, String::from_utf8(bytes)) {
+        (Ok(end), Ok(text)) => {
+            cursor.seek(end);
+            (Ok(true), text)
         }
-        at += found;
-        if data.get(at) == Some(&b'"') {
-            cursor.seek(at + 1);
-            // Like the cursor, which leaves escaped strings to serde_json:
-            // raw control characters are rejected only next to escapes.
-            return if escaped && control {
-                Err(invalid(start))
-            } else {
-                Ok(true)
+        (decoded, text) => {
+            let mut bytes = text.map_or_else(|e| e.into_bytes(), String::into_bytes);
+            bytes.truncate(kept);
+            let what = match decoded {
+                Err(Unterminated) => {
+                    cursor.seek(cursor.data().len());
+                    "unterminated string"
+                }
+                _ => "invalid string escape or UTF-8",
             };
+            let error = JsonError { at: start, what };
+            (Err(error), String::from_utf8(bytes).unwrap_or_default())
         }
-        escaped = true;
-        let (plain, used) = escape(data, at + 1).ok_or_else(|| invalid(start))?;
-        out.push(plain);
-        at += 1 + used;
+    };
+    *out = text;
+    result
+}
+
+/// Why [`decode_body`] stopped short.
+enum BodyError {
+    Unterminated,
+    Invalid,
+}
+use BodyError::{Invalid, Unterminated};
+
+/// Appends the decoded body of the string whose first byte (after the
+/// quote) is at `at` to `out`; the position after the closing quote.
+fn decode_body(data: &[u8], at: usize, out: &mut Vec<u8>) -> std::result::Result<usize, BodyError> {
+    let body = data.get(at..).unwrap_or_default();
+    // A decoded body is never longer than its JSON: one reservation (and a
+    // word more, for the whole-word stores of `copy_plain`).
+    out.reserve(body.len() + 8);
+    let (mut escaped, mut control) = (false, false);
+    let mut i = 0;
+    loop {
+        i = copy_plain(body, i, out);
+        match body.get(i) {
+            Some(b'"') => {
+                // Like the cursor, which leaves escaped strings to serde_json:
+                // raw control characters are rejected only next to escapes.
+                return if escaped && control {
+                    Err(Invalid)
+                } else {
+                    Ok(at + i + 1)
+                };
+            }
+            Some(b'\\') => {
+                escaped = true;
+                match body.get(i + 1) {
+                    // The escape of argument fragments, by far.
+                    Some(b'"') => {
+                        out.push(b'"');
+                        i += 2;
+                    }
+                    _ => {
+                        let (plain, used) = escape(body, i + 1).ok_or(Invalid)?;
+                        out.extend_from_slice(plain.encode_utf8(&mut [0; 4]).as_bytes());
+                        i += 1 + used;
+                    }
+                }
+            }
+            Some(&byte) => {
+                control = true;
+                out.push(byte);
+                i += 1;
+            }
+            None => return Err(Unterminated),
+        }
     }
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The special bytes (`"`, `\\`, below 0x20) of eight, as high bits; the
+/// lowest one marks the first (the bits above it may be spurious).
+fn specials(word: u64) -> u64 {
+    let zero_bytes = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+    let quotes = zero_bytes(word ^ (ONES * u64::from(b'"')));
+    let backslashes = zero_bytes(word ^ (ONES * u64::from(b'\\')));
+    let controls = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
+    quotes | backslashes | controls
+}
+
+/// The position of the first special byte in `body` from `i` on (or the
+/// end), eight bytes at a time.
+pub(super) fn next_special(body: &[u8], mut i: usize) -> usize {
+    while let Some(chunk) = body.get(i..i + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let hits = specials(u64::from_le_bytes(word));
+        if hits != 0 {
+            return i + (hits.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    i + body
+        .get(i..)
+        .unwrap_or_default()
+        .iter()
+        .position(|&b| special(b))
+        .unwrap_or(body.len().saturating_sub(i))
+}
+
+/// Copies the plain bytes of `body` from `i` on to `out`, eight at a time
+/// (a whole word is stored, then the length cut back to the special byte);
+/// the position of the first special byte, or the end.
+fn copy_plain(body: &[u8], mut i: usize, out: &mut Vec<u8>) -> usize {
+    while let Some(chunk) = body.get(i..i + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let hits = specials(u64::from_le_bytes(word));
+        let len = out.len();
+        out.extend_from_slice(&word);
+        if hits != 0 {
+            let run = (hits.trailing_zeros() / 8) as usize;
+            out.truncate(len + run);
+            return i + run;
+        }
+        i += 8;
+    }
+    while let Some(&byte) = body.get(i) {
+        if special(byte) {
+            return i;
+        }
+        out.push(byte);
+        i += 1;
+    }
+    i
 }
 
 /// The character of the escape whose letter is at `at` (just after the

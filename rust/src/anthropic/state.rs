@@ -209,7 +209,15 @@ impl Block {
             }
             DeltaKind::InputJson => {
                 self.json.get_or_insert_with(String::new).push_str(text);
-                self.dirty |= !text.is_empty();
+                if !text.is_empty() {
+                    self.dirty = true;
+                    // Text after the parse (a delta after `content_block_stop`,
+                    // or a restarted block): the input is streaming again, and
+                    // is parsed again, whole, at the next stop or at the end.
+                    if self.input == Input::Parsed {
+                        self.input = Input::Start;
+                    }
+                }
             }
             DeltaKind::Other => {}
         }
@@ -231,7 +239,7 @@ impl Block {
         // One pass over the whole text, however many fragments it came in:
         // checked, not built (the Python side decodes it once, at the end).
         let object = json.trim_ascii_start().starts_with('{');
-        let valid = serde_json::from_str::<serde::de::IgnoredAny>(json).is_ok();
+        let valid = object && super::validate::is_json(json.as_bytes());
         self.input = if object && valid {
             Input::Parsed
         } else {

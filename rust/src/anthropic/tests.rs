@@ -268,3 +268,73 @@ fn the_compact_delta_path_reads_like_the_full_read() {
         }
     }
 }
+
+#[test]
+fn argument_text_after_the_stop_streams_again_and_the_snapshot_stays_json() {
+    let start = b"data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"n\",\"input\":{}}}\n\n";
+    let part = |text: &str| {
+        let payload = serde_json::json!({
+            "type": "content_block_delta",
+            "index": 0,
+            "delta": {"type": "input_json_delta", "partial_json": text},
+        });
+        format!("data: {payload}\n\n").into_bytes()
+    };
+    let stop = b"data: {\"type\":\"content_block_stop\",\"index\":0}\n\n";
+    let mut acc = Accumulator::new(1 << 20, false);
+    for read in [
+        &start[..],
+        &part("{\"a\": 1}"),
+        stop,
+        start,
+        &part("{\"b\": "),
+    ] {
+        acc.feed(read, 0).ok();
+    }
+    // Mid-stream: the start's input, with all the text so far.
+    let message = json(&acc);
+    assert_eq!(message["content"][0]["input"], serde_json::json!({}));
+    assert_eq!(message["content"][0]["input_json"], "{\"a\": 1}{\"b\": ");
+    acc.finish(0).ok();
+    let message = json(&acc);
+    assert_eq!(message["content"][0]["input"], serde_json::Value::Null);
+    assert_eq!(acc.fold().invalid_inputs, 1);
+}
+
+#[test]
+fn escapes_decode_like_serde_json_at_every_word_position() {
+    for at in 0..=24 {
+        for insert in [
+            "\\\"",
+            "\\n",
+            "\\u00e9",
+            "é",
+            "\\ud83d\\ude00",
+            "\u{1}\\t",
+            "\\q",
+        ] {
+            let body = format!("{}{insert}{}", "a".repeat(at), "b".repeat(24 - at));
+            let case = format!("\"{body}\"   }}");
+            let expected = serde_json::from_str::<String>(&format!("\"{body}\"")).ok();
+            let mut out = String::from("kept");
+            let mut cursor = crate::json::Cursor::new(case.as_bytes());
+            let got = reader::append_string(&mut cursor, &mut out);
+            match expected {
+                Some(text) => {
+                    assert_eq!(got, Ok(true), "{case}");
+                    assert_eq!(out, format!("kept{text}"), "{case}");
+                    assert_eq!(cursor.position(), body.len() + 2, "{case}");
+                }
+                None => {
+                    assert!(got.is_err(), "{case}");
+                    assert_eq!(out, "kept", "{case}");
+                }
+            }
+        }
+    }
+    let mut out = String::new();
+    let unterminated = br#""abcdefghijklmnop\"qrstuvwxyz"#;
+    let mut cursor = crate::json::Cursor::new(unterminated);
+    assert!(reader::append_string(&mut cursor, &mut out).is_err());
+    assert_eq!((out.as_str(), cursor.position()), ("", unterminated.len()));
+}
