@@ -3,8 +3,16 @@
 //! that they decode in a single call; possible API errors, for a closer
 //! look; and the `[DONE]` sentinel, after which nothing more is read.
 
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
+
 use crate::sse::{span_in, Event, Scanner, Tail};
 use crate::Error;
+
+/// The searcher for `"error"`, built once: building one costs more than
+/// searching a chunk with it.
+static ERROR_KEY: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"error\""));
 
 /// What one event's data is, judged by cheap byte checks alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,7 +39,7 @@ pub fn classify(event: &Event<'_>) -> Kind {
         Kind::Blank
     } else if data == b"[DONE]" {
         Kind::Done
-    } else if memchr::memmem::find(data, b"\"error\"").is_some() {
+    } else if ERROR_KEY.find(data).is_some() {
         Kind::MaybeError
     } else {
         Kind::Chunk
@@ -89,30 +97,38 @@ impl Segment {
 
     /// Writes the payload into `out` (of [`Segment::payload_len`] bytes): for
     /// chunks the JSON array `[p1,p2,...]`, otherwise the one event's data.
-    /// Returns each event's offset and range inside `out`.
-    pub fn write_payload(&self, input: &[u8], out: &mut [u8]) -> Ranges {
+    pub fn write_payload(&self, input: &[u8], out: &mut [u8]) {
         let array = self.kind == Kind::Chunk;
-        let mut ranges = Vec::with_capacity(self.items.len());
         let mut at = 0;
-        let mut put = |bytes: &[u8], at: &mut usize| {
-            if let Some(dest) = out.get_mut(*at..*at + bytes.len()) {
+        let mut put = |bytes: &[u8]| {
+            if let Some(dest) = out.get_mut(at..at + bytes.len()) {
                 dest.copy_from_slice(bytes);
             }
-            *at += bytes.len();
+            at += bytes.len();
         };
         if array {
-            put(b"[", &mut at);
+            put(b"[");
         }
-        for (i, (offset, data)) in self.items.iter().enumerate() {
+        for (i, (_, data)) in self.items.iter().enumerate() {
             if array && i > 0 {
-                put(b",", &mut at);
+                put(b",");
             }
-            let start = at;
-            put(data.bytes(input), &mut at);
-            ranges.push((*offset, start, at));
+            put(data.bytes(input));
         }
         if array {
-            put(b"]", &mut at);
+            put(b"]");
+        }
+    }
+
+    /// Each event's offset and range inside [`Segment::write_payload`]'s
+    /// output: only the slow path, which splits a failed batch, needs them.
+    pub fn ranges(&self) -> Ranges {
+        let array = usize::from(self.kind == Kind::Chunk);
+        let mut at = array;
+        let mut ranges = Vec::with_capacity(self.items.len());
+        for (offset, data) in &self.items {
+            ranges.push((*offset, at, at + data.len()));
+            at += data.len() + array;
         }
         ranges
     }
@@ -234,8 +250,8 @@ mod tests {
             .iter()
             .map(|s| {
                 let mut payload = vec![0; s.payload_len()];
-                let ranges = s.write_payload(input, &mut payload);
-                (s.kind, payload, ranges, s.event_type.clone())
+                s.write_payload(input, &mut payload);
+                (s.kind, payload, s.ranges(), s.event_type.clone())
             })
             .collect();
         (segments, framer)
