@@ -31,6 +31,12 @@ pub enum Kind {
 
 /// Classifies one event.
 pub fn classify(event: &Event<'_>) -> Kind {
+    classify_known(event, false)
+}
+
+/// [`classify`], where `clean` says the data is known not to hold
+/// `"error"` (it lies in a read that was searched whole).
+fn classify_known(event: &Event<'_>, clean: bool) -> Kind {
     if event.kind() == b"error" {
         return Kind::MaybeError;
     }
@@ -39,7 +45,7 @@ pub fn classify(event: &Event<'_>) -> Kind {
         Kind::Blank
     } else if data == b"[DONE]" {
         Kind::Done
-    } else if ERROR_KEY.find(data).is_some() {
+    } else if !clean && ERROR_KEY.find(data).is_some() {
         Kind::MaybeError
     } else {
         Kind::Chunk
@@ -191,9 +197,12 @@ impl Framer {
             done,
             blanks,
         } = self;
+        // One search of the whole read instead of one per event: a read with
+        // no `"error"` anywhere has none in the events that lie in it.
+        let clean = ERROR_KEY.find(input).is_none();
         scanner.feed(input, |event| {
             if !*done {
-                push(input, event, done, blanks, out);
+                push(input, clean, event, done, blanks, out);
             }
         })
     }
@@ -209,9 +218,17 @@ impl Framer {
     }
 }
 
-fn push(input: &[u8], event: Event<'_>, done: &mut bool, blanks: &mut u64, out: &mut Vec<Segment>) {
-    let kind = classify(&event);
-    let data = || match span_in(input, event.data) {
+fn push(
+    input: &[u8],
+    clean: bool,
+    event: Event<'_>,
+    done: &mut bool,
+    blanks: &mut u64,
+    out: &mut Vec<Segment>,
+) {
+    let span = span_in(input, event.data);
+    let kind = classify_known(&event, clean && span.is_some());
+    let data = || match span {
         Some((start, end)) => Data::Input(start, end),
         // copy: data carried over from an earlier read.
         None => Data::Owned(event.data.to_vec()),
@@ -278,6 +295,41 @@ mod tests {
         );
         assert_eq!(out[2].3, b"error");
         assert_eq!(out[2].1, b"boom");
+    }
+
+    #[test]
+    fn possible_errors_are_found_however_the_reads_split() {
+        let stream = b"data: {}\n\ndata: {\"a\":\n\ndata: {\"error\":{}}\n\ndata: 1\ndata: \"error\"\n\n";
+        // Each event's kind, whichever segment it went to.
+        let kinds = |segments: &[Segment]| -> Vec<Kind> {
+            segments
+                .iter()
+                .flat_map(|s| s.items.iter().map(|_| s.kind))
+                .collect()
+        };
+        let whole = kinds(&Framer::default().feed_all(&[stream]));
+        assert_eq!(
+            whole,
+            [Kind::Chunk, Kind::Chunk, Kind::MaybeError, Kind::MaybeError]
+        );
+        for cut in 0..=stream.len() {
+            let (a, b) = stream.split_at(cut);
+            let split = kinds(&Framer::default().feed_all(&[a, b]));
+            assert_eq!(split, whole, "cut at {cut}");
+        }
+    }
+
+    impl Framer {
+        /// Feeds every read, returning all their segments.
+        fn feed_all(&mut self, reads: &[&[u8]]) -> Vec<Segment> {
+            let mut out = Vec::new();
+            for read in reads {
+                let mut segments = Vec::new();
+                assert!(self.feed(read, &mut segments).is_ok());
+                out.extend(segments);
+            }
+            out
+        }
     }
 
     #[test]
