@@ -299,7 +299,8 @@ mod tests {
 
     #[test]
     fn possible_errors_are_found_however_the_reads_split() {
-        let stream = b"data: {}\n\ndata: {\"a\":\n\ndata: {\"error\":{}}\n\ndata: 1\ndata: \"error\"\n\n";
+        let stream =
+            b"data: {}\n\ndata: {\"a\":\n\ndata: {\"error\":{}}\n\ndata: 1\ndata: \"error\"\n\n";
         // Each event's kind, whichever segment it went to.
         let kinds = |segments: &[Segment]| -> Vec<Kind> {
             segments

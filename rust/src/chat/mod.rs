@@ -228,15 +228,14 @@ impl State {
             self.templates.clear();
             self.prefix.clear();
         }
-        let templated = match is_error_event {
-            false => self
+        let templated = !is_error_event
+            && self
                 .templates
-                .matches(event.data, &mut self.arena, &self.fold),
-            true => None,
-        };
-        if let Some(ops) = templated {
-            self.ops.extend(ops);
-        } else if let Err(error) = self.read(event) {
+                .matches(event.data, &mut self.arena, &self.fold, &mut self.ops);
+        if let Err(error) = match templated {
+            true => Ok(()),
+            false => self.read(event),
+        } {
             if is_error_event {
                 self.record_error(event, true);
                 return Ok(());
