@@ -7,6 +7,7 @@ use pyo3::types::{PyBytes, PyList};
 
 use super::chat_add as add;
 use super::errors::{busy, to_pyerr};
+use super::frames::new_bytes;
 use super::input::{event_size_limit, with_bytes, DETACH_AT};
 use super::now_ns;
 use crate::chat::{self, Event};
@@ -148,9 +149,19 @@ impl Accumulator {
         self.lock()?.finish().map_err(|e| to_pyerr(py, &e, None))
     }
 
-    /// The completion so far, as JSON.
+    /// The completion so far, as JSON: counted, then written straight into
+    /// the `bytes` (a logprob stream's tokens are copied once).
     fn snapshot_json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        Ok(PyBytes::new(py, &self.lock()?.snapshot_json()))
+        let acc = self.lock()?;
+        let mut exact = true;
+        let json = new_bytes(py, acc.snapshot_len(), |out| {
+            exact = acc.write_snapshot(out);
+        })?;
+        if exact {
+            return Ok(json);
+        }
+        // Unreachable: both passes write the same state under one lock.
+        Ok(PyBytes::new(py, &acc.snapshot_json()))
     }
 
     /// The last usage object, as JSON.

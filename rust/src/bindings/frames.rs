@@ -176,11 +176,19 @@ fn write<'py>(
     input: &Bound<'py, PyBytes>,
     segment: &frames::Segment,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let py = input.py();
-    let len = segment.payload_len();
+    new_bytes(input.py(), segment.payload_len(), |out| {
+        segment.write_payload(input.as_bytes(), out);
+    })
+}
+
+/// A new `bytes` of `len` bytes, all written by `fill`. `PyBytes::new_with`
+/// zeroes the buffer first, which costs as much as the copy itself.
+pub(crate) fn new_bytes<'py>(
+    py: Python<'py>,
+    len: usize,
+    fill: impl FnOnce(&mut [u8]),
+) -> PyResult<Bound<'py, PyBytes>> {
     let size = ffi::Py_ssize_t::try_from(len).map_err(|_| PyMemoryError::new_err(()))?;
-    // `PyBytes::new_with` zeroes the buffer first, which costs as much as
-    // the copy itself; every byte is written below instead.
     // SAFETY: a NULL source asks CPython for an uninitialised `bytes` of
     // `size` bytes (or NULL with an exception set, turned into `Err`).
     let bytes = unsafe { ffi::PyBytes_FromStringAndSize(std::ptr::null(), size) };
@@ -188,12 +196,12 @@ fn write<'py>(
     let bytes = unsafe { Bound::from_owned_ptr_or_err(py, bytes) }?;
     // SAFETY: `bytes` is a new `bytes` object that no other code has seen
     // yet, so its `len` bytes of storage are ours to fill before it is
-    // shared; `write_payload` writes exactly `payload_len()` bytes.
+    // shared. `fill` must write every byte: callers write exactly `len`.
     let out = unsafe {
         let data = ffi::PyBytes_AsString(bytes.as_ptr()).cast::<u8>();
         std::slice::from_raw_parts_mut(data, len)
     };
-    segment.write_payload(input.as_bytes(), out);
+    fill(out);
     // SAFETY: `PyBytes_FromStringAndSize` returned a `bytes` object.
     Ok(unsafe { bytes.cast_into_unchecked() })
 }

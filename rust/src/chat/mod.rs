@@ -170,6 +170,23 @@ impl Accumulator {
         out
     }
 
+    /// The length of [`Accumulator::snapshot_json`], counted without
+    /// writing it.
+    pub fn snapshot_len(&self) -> usize {
+        let mut count = output::Count::default();
+        output::write(&self.state.fold, &mut count);
+        count.0
+    }
+
+    /// Writes [`Accumulator::snapshot_json`] into `out`, of
+    /// [`Accumulator::snapshot_len`] bytes; whether it filled `out` exactly.
+    pub fn write_snapshot(&self, out: &mut [u8]) -> bool {
+        let len = out.len();
+        let mut fill = output::Fill { buf: out, at: 0 };
+        output::write(&self.state.fold, &mut fill);
+        fill.at == len
+    }
+
     /// The first API error, if any.
     pub fn error(&self) -> Option<&ApiError> {
         self.state.error.as_ref()

@@ -15,7 +15,12 @@ fn fold_with(pieces: &[&[u8]], uncached: bool) -> Accumulator {
 }
 
 fn completion(acc: &Accumulator) -> String {
-    String::from_utf8_lossy(&acc.snapshot_json()).into_owned()
+    let json = acc.snapshot_json();
+    // The binding's way, counted and then written in place, gives the same bytes.
+    let mut filled = vec![0; acc.snapshot_len()];
+    assert!(acc.write_snapshot(&mut filled));
+    assert_eq!(filled, json);
+    String::from_utf8_lossy(&json).into_owned()
 }
 
 const TEXT: &[u8] = b"data: {\"id\":\"\",\"created\":0,\"choices\":[]}\n\n\
