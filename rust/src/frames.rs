@@ -3,8 +3,16 @@
 //! that they decode in a single call; possible API errors, for a closer
 //! look; and the `[DONE]` sentinel, after which nothing more is read.
 
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
+
 use crate::sse::{span_in, Event, Scanner, Tail};
 use crate::Error;
+
+/// The searcher for `"error"`, built once: building one costs more than
+/// searching a chunk with it.
+static ERROR_KEY: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"error\""));
 
 /// What one event's data is, judged by cheap byte checks alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +31,12 @@ pub enum Kind {
 
 /// Classifies one event.
 pub fn classify(event: &Event<'_>) -> Kind {
+    classify_known(event, false)
+}
+
+/// [`classify`], where `clean` says the data is known not to hold
+/// `"error"` (it lies in a read that was searched whole).
+fn classify_known(event: &Event<'_>, clean: bool) -> Kind {
     if event.kind() == b"error" {
         return Kind::MaybeError;
     }
@@ -31,7 +45,7 @@ pub fn classify(event: &Event<'_>) -> Kind {
         Kind::Blank
     } else if data == b"[DONE]" {
         Kind::Done
-    } else if memchr::memmem::find(data, b"\"error\"").is_some() {
+    } else if !clean && ERROR_KEY.find(data).is_some() {
         Kind::MaybeError
     } else {
         Kind::Chunk
@@ -89,30 +103,38 @@ impl Segment {
 
     /// Writes the payload into `out` (of [`Segment::payload_len`] bytes): for
     /// chunks the JSON array `[p1,p2,...]`, otherwise the one event's data.
-    /// Returns each event's offset and range inside `out`.
-    pub fn write_payload(&self, input: &[u8], out: &mut [u8]) -> Ranges {
+    pub fn write_payload(&self, input: &[u8], out: &mut [u8]) {
         let array = self.kind == Kind::Chunk;
-        let mut ranges = Vec::with_capacity(self.items.len());
         let mut at = 0;
-        let mut put = |bytes: &[u8], at: &mut usize| {
-            if let Some(dest) = out.get_mut(*at..*at + bytes.len()) {
+        let mut put = |bytes: &[u8]| {
+            if let Some(dest) = out.get_mut(at..at + bytes.len()) {
                 dest.copy_from_slice(bytes);
             }
-            *at += bytes.len();
+            at += bytes.len();
         };
         if array {
-            put(b"[", &mut at);
+            put(b"[");
         }
-        for (i, (offset, data)) in self.items.iter().enumerate() {
+        for (i, (_, data)) in self.items.iter().enumerate() {
             if array && i > 0 {
-                put(b",", &mut at);
+                put(b",");
             }
-            let start = at;
-            put(data.bytes(input), &mut at);
-            ranges.push((*offset, start, at));
+            put(data.bytes(input));
         }
         if array {
-            put(b"]", &mut at);
+            put(b"]");
+        }
+    }
+
+    /// Each event's offset and range inside [`Segment::write_payload`]'s
+    /// output: only the slow path, which splits a failed batch, needs them.
+    pub fn ranges(&self) -> Ranges {
+        let array = usize::from(self.kind == Kind::Chunk);
+        let mut at = array;
+        let mut ranges = Vec::with_capacity(self.items.len());
+        for (offset, data) in &self.items {
+            ranges.push((*offset, at, at + data.len()));
+            at += data.len() + array;
         }
         ranges
     }
@@ -175,9 +197,12 @@ impl Framer {
             done,
             blanks,
         } = self;
+        // One search of the whole read instead of one per event: a read with
+        // no `"error"` anywhere has none in the events that lie in it.
+        let clean = ERROR_KEY.find(input).is_none();
         scanner.feed(input, |event| {
             if !*done {
-                push(input, event, done, blanks, out);
+                push(input, clean, event, done, blanks, out);
             }
         })
     }
@@ -193,9 +218,17 @@ impl Framer {
     }
 }
 
-fn push(input: &[u8], event: Event<'_>, done: &mut bool, blanks: &mut u64, out: &mut Vec<Segment>) {
-    let kind = classify(&event);
-    let data = || match span_in(input, event.data) {
+fn push(
+    input: &[u8],
+    clean: bool,
+    event: Event<'_>,
+    done: &mut bool,
+    blanks: &mut u64,
+    out: &mut Vec<Segment>,
+) {
+    let span = span_in(input, event.data);
+    let kind = classify_known(&event, clean && span.is_some());
+    let data = || match span {
         Some((start, end)) => Data::Input(start, end),
         // copy: data carried over from an earlier read.
         None => Data::Owned(event.data.to_vec()),
@@ -234,8 +267,8 @@ mod tests {
             .iter()
             .map(|s| {
                 let mut payload = vec![0; s.payload_len()];
-                let ranges = s.write_payload(input, &mut payload);
-                (s.kind, payload, ranges, s.event_type.clone())
+                s.write_payload(input, &mut payload);
+                (s.kind, payload, s.ranges(), s.event_type.clone())
             })
             .collect();
         (segments, framer)
@@ -262,6 +295,42 @@ mod tests {
         );
         assert_eq!(out[2].3, b"error");
         assert_eq!(out[2].1, b"boom");
+    }
+
+    #[test]
+    fn possible_errors_are_found_however_the_reads_split() {
+        let stream =
+            b"data: {}\n\ndata: {\"a\":\n\ndata: {\"error\":{}}\n\ndata: 1\ndata: \"error\"\n\n";
+        // Each event's kind, whichever segment it went to.
+        let kinds = |segments: &[Segment]| -> Vec<Kind> {
+            segments
+                .iter()
+                .flat_map(|s| s.items.iter().map(|_| s.kind))
+                .collect()
+        };
+        let whole = kinds(&Framer::default().feed_all(&[stream]));
+        assert_eq!(
+            whole,
+            [Kind::Chunk, Kind::Chunk, Kind::MaybeError, Kind::MaybeError]
+        );
+        for cut in 0..=stream.len() {
+            let (a, b) = stream.split_at(cut);
+            let split = kinds(&Framer::default().feed_all(&[a, b]));
+            assert_eq!(split, whole, "cut at {cut}");
+        }
+    }
+
+    impl Framer {
+        /// Feeds every read, returning all their segments.
+        fn feed_all(&mut self, reads: &[&[u8]]) -> Vec<Segment> {
+            let mut out = Vec::new();
+            for read in reads {
+                let mut segments = Vec::new();
+                assert!(self.feed(read, &mut segments).is_ok());
+                out.extend(segments);
+            }
+            out
+        }
     }
 
     #[test]

@@ -10,6 +10,8 @@
 //! integers it reads. That is the leniency the core allows itself: a
 //! malformed value the fold never looks at may pass unnoticed.
 
+mod skip;
+
 use std::borrow::Cow;
 use std::fmt;
 
@@ -336,36 +338,6 @@ impl<'a> Cursor<'a> {
         }
         self.pos += word.len();
         Ok(())
-    }
-
-    /// Skips a container by bracket depth, with no recursion, so that deep
-    /// nesting costs neither stack nor memory.
-    fn skip_container(&mut self) -> Result<()> {
-        let mut stack: Vec<u8> = Vec::new();
-        loop {
-            let Some(&byte) = self.data.get(self.pos) else {
-                return self.error("unterminated array or object");
-            };
-            match byte {
-                b'"' => {
-                    self.string_raw()?;
-                    continue;
-                }
-                b'{' | b'[' => stack.push(byte),
-                b'}' | b']' => {
-                    let open = if byte == b'}' { b'{' } else { b'[' };
-                    if stack.pop() != Some(open) {
-                        return self.error("mismatched bracket");
-                    }
-                    if stack.is_empty() {
-                        self.pos += 1;
-                        return Ok(());
-                    }
-                }
-                _ => {}
-            }
-            self.pos += 1;
-        }
     }
 }
 

@@ -5,6 +5,7 @@ use pyo3::types::{PyBytes, PyList};
 
 use super::chat_add as add;
 use super::errors::to_pyerr;
+use super::frames::new_bytes;
 use super::input::event_size_limit;
 use super::now_ns;
 use super::shell::Shell;
@@ -112,9 +113,19 @@ impl Accumulator {
         self.0.finish(py)
     }
 
-    /// The completion so far, as JSON.
+    /// The completion so far, as JSON: counted, then written straight into
+    /// the `bytes` (a logprob stream's tokens are copied once).
     fn snapshot_json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        self.0.snapshot_json(py)
+        let acc = self.0.lock()?;
+        let mut exact = true;
+        let json = new_bytes(py, acc.snapshot_len(), |out| {
+            exact = acc.write_snapshot(out);
+        })?;
+        if exact {
+            return Ok(json);
+        }
+        // Unreachable: both passes write the same state under one lock.
+        Ok(PyBytes::new(py, &acc.snapshot_json()))
     }
 
     /// The last usage object, as JSON.

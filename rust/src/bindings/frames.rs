@@ -2,7 +2,8 @@
 
 use std::sync::{Mutex, MutexGuard};
 
-use pyo3::exceptions::PyException;
+use pyo3::exceptions::{PyException, PyMemoryError};
+use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyTuple};
 
@@ -104,7 +105,7 @@ impl ChunkFramer {
         };
         if let (Ok(()), [single]) = (&result, segments.as_slice()) {
             if single.kind == Kind::Chunk {
-                let (payload, ranges) = write(&input, single)?;
+                let payload = write(&input, single)?;
                 return match self.decode.call1(py, (&payload,)) {
                     Ok(decoded) => Ok(decoded.into_bound(py)),
                     // The slow path finds the payload that failed, and why.
@@ -113,7 +114,7 @@ impl ChunkFramer {
                             kind: 0,
                             payload: payload.unbind(),
                             event: String::new(),
-                            ranges,
+                            ranges: single.ranges(),
                         };
                         Ok(PyTuple::new(py, [segment])?.into_any())
                     }
@@ -125,12 +126,12 @@ impl ChunkFramer {
         let built: PyResult<Vec<Segment>> = segments
             .iter()
             .map(|segment| {
-                let (payload, ranges) = write(&input, segment)?;
+                let payload = write(&input, segment)?;
                 Ok(Segment {
                     kind: u8::from(segment.kind != Kind::Chunk),
                     payload: payload.unbind(),
                     event: String::from_utf8_lossy(&segment.event_type).into_owned(),
-                    ranges,
+                    ranges: segment.ranges(),
                 })
             })
             .collect();
@@ -174,11 +175,33 @@ impl ChunkFramer {
 fn write<'py>(
     input: &Bound<'py, PyBytes>,
     segment: &frames::Segment,
-) -> PyResult<(Bound<'py, PyBytes>, Ranges)> {
-    let mut ranges = Vec::new();
-    let payload = PyBytes::new_with(input.py(), segment.payload_len(), |out| {
-        ranges = segment.write_payload(input.as_bytes(), out);
-        Ok(())
-    })?;
-    Ok((payload, ranges))
+) -> PyResult<Bound<'py, PyBytes>> {
+    new_bytes(input.py(), segment.payload_len(), |out| {
+        segment.write_payload(input.as_bytes(), out);
+    })
+}
+
+/// A new `bytes` of `len` bytes, all written by `fill`. `PyBytes::new_with`
+/// zeroes the buffer first, which costs as much as the copy itself.
+pub(crate) fn new_bytes<'py>(
+    py: Python<'py>,
+    len: usize,
+    fill: impl FnOnce(&mut [u8]),
+) -> PyResult<Bound<'py, PyBytes>> {
+    let size = ffi::Py_ssize_t::try_from(len).map_err(|_| PyMemoryError::new_err(()))?;
+    // SAFETY: a NULL source asks CPython for an uninitialised `bytes` of
+    // `size` bytes (or NULL with an exception set, turned into `Err`).
+    let bytes = unsafe { ffi::PyBytes_FromStringAndSize(std::ptr::null(), size) };
+    // SAFETY: `bytes` is a new reference or NULL.
+    let bytes = unsafe { Bound::from_owned_ptr_or_err(py, bytes) }?;
+    // SAFETY: `bytes` is a new `bytes` object that no other code has seen
+    // yet, so its `len` bytes of storage are ours to fill before it is
+    // shared. `fill` must write every byte: callers write exactly `len`.
+    let out = unsafe {
+        let data = ffi::PyBytes_AsString(bytes.as_ptr()).cast::<u8>();
+        std::slice::from_raw_parts_mut(data, len)
+    };
+    fill(out);
+    // SAFETY: `PyBytes_FromStringAndSize` returned a `bytes` object.
+    Ok(unsafe { bytes.cast_into_unchecked() })
 }

@@ -151,6 +151,23 @@ impl Accumulator {
         out
     }
 
+    /// The length of [`Accumulator::snapshot_json`], counted without
+    /// writing it.
+    pub fn snapshot_len(&self) -> usize {
+        let mut count = output::Count::default();
+        output::write(&self.state.fold, &mut count);
+        count.0
+    }
+
+    /// Writes [`Accumulator::snapshot_json`] into `out`, of
+    /// [`Accumulator::snapshot_len`] bytes; whether it filled `out` exactly.
+    pub fn write_snapshot(&self, out: &mut [u8]) -> bool {
+        let len = out.len();
+        let mut fill = output::Fill { buf: out, at: 0 };
+        output::write(&self.state.fold, &mut fill);
+        fill.at == len
+    }
+
     /// The first API error, if any.
     pub fn error(&self) -> Option<&ApiError> {
         self.state.error.as_ref()
@@ -205,15 +222,14 @@ impl State {
             self.templates.clear();
             self.prefix.clear();
         }
-        let templated = match is_error_event {
-            false => self
+        let templated = !is_error_event
+            && self
                 .templates
-                .matches(event.data, &mut self.arena, &self.fold),
-            true => None,
-        };
-        if let Some(ops) = templated {
-            self.ops.extend(ops);
-        } else if let Err(error) = self.read(event) {
+                .matches(event.data, &mut self.arena, &self.fold, &mut self.ops);
+        if let Err(error) = match templated {
+            true => Ok(()),
+            false => self.read(event),
+        } {
             if is_error_event {
                 self.record_error(event, true);
                 return Ok(());

@@ -1,23 +1,83 @@
 //! Writes the fold state as `ChatCompletion` JSON, for msgspec to decode
 //! into the Python Structs. Absent optional fields are left out.
+//!
+//! The writer is generic over where the bytes go, so that the binding can
+//! count them first and then write them straight into a Python `bytes` of
+//! that size: a logprob stream's completion is mostly its tokens, copied
+//! once that way instead of three times (growing a vector, then into the
+//! `bytes`).
+
+use std::io;
 
 use super::state::{Choice, Fold};
 
-/// Appends `value` as a JSON string.
-fn string(out: &mut Vec<u8>, value: &str) {
-    // serde_json's escaping of a `&str` cannot fail when writing to a Vec.
-    let _ = serde_json::to_writer(&mut *out, value);
+/// Where the JSON goes.
+pub trait Out {
+    fn put(&mut self, bytes: &[u8]);
 }
 
-fn key(out: &mut Vec<u8>, first: &mut bool, name: &str) {
+impl Out for Vec<u8> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
+/// Counts the bytes instead of writing them.
+#[derive(Debug, Default)]
+pub struct Count(pub usize);
+
+impl Out for Count {
+    fn put(&mut self, bytes: &[u8]) {
+        self.0 += bytes.len();
+    }
+}
+
+/// Fills a buffer of the counted size; `at` is how much was written.
+#[derive(Debug)]
+pub struct Fill<'a> {
+    pub buf: &'a mut [u8],
+    pub at: usize,
+}
+
+impl Out for Fill<'_> {
+    fn put(&mut self, bytes: &[u8]) {
+        let end = self.at + bytes.len();
+        if let Some(dest) = self.buf.get_mut(self.at..end) {
+            dest.copy_from_slice(bytes);
+        }
+        self.at = end;
+    }
+}
+
+/// serde_json writes strings to an `io::Write`.
+struct Writer<'a, O: Out + ?Sized>(&'a mut O);
+
+impl<O: Out + ?Sized> io::Write for Writer<'_, O> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.put(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Appends `value` as a JSON string.
+fn string<O: Out + ?Sized>(out: &mut O, value: &str) {
+    // serde_json's escaping of a `&str` cannot fail when writing to an `Out`.
+    let _ = serde_json::to_writer(Writer(out), value);
+}
+
+fn key<O: Out + ?Sized>(out: &mut O, first: &mut bool, name: &str) {
     if !std::mem::take(first) {
-        out.push(b',');
+        out.put(b",");
     }
     string(out, name);
-    out.push(b':');
+    out.put(b":");
 }
 
-fn opt_string(out: &mut Vec<u8>, first: &mut bool, name: &str, value: Option<&str>) {
+fn opt_string<O: Out + ?Sized>(out: &mut O, first: &mut bool, name: &str, value: Option<&str>) {
     if let Some(value) = value {
         key(out, first, name);
         string(out, value);
@@ -25,15 +85,15 @@ fn opt_string(out: &mut Vec<u8>, first: &mut bool, name: &str, value: Option<&st
 }
 
 /// Appends a JSON array of `items`, each written by `item`.
-fn array<T>(out: &mut Vec<u8>, items: &[T], mut item: impl FnMut(&mut Vec<u8>, &T)) {
-    out.push(b'[');
+fn array<O: Out + ?Sized, T>(out: &mut O, items: &[T], mut item: impl FnMut(&mut O, &T)) {
+    out.put(b"[");
     for (i, value) in items.iter().enumerate() {
         if i > 0 {
-            out.push(b',');
+            out.put(b",");
         }
         item(out, value);
     }
-    out.push(b']');
+    out.put(b"]");
 }
 
 fn non_empty(value: &str) -> Option<&str> {
@@ -41,15 +101,15 @@ fn non_empty(value: &str) -> Option<&str> {
 }
 
 /// Appends the completion JSON for `fold` to `out`.
-pub fn write(fold: &Fold, out: &mut Vec<u8>) {
+pub fn write<O: Out + ?Sized>(fold: &Fold, out: &mut O) {
     let first = &mut true;
-    out.push(b'{');
+    out.put(b"{");
     key(out, first, "id");
     string(out, &fold.id);
     key(out, first, "object");
     string(out, "chat.completion");
     key(out, first, "created");
-    out.extend_from_slice(fold.created.to_string().as_bytes());
+    out.put(fold.created.to_string().as_bytes());
     key(out, first, "model");
     string(out, &fold.model);
     key(out, first, "choices");
@@ -58,7 +118,7 @@ pub fn write(fold: &Fold, out: &mut Vec<u8>) {
     });
     if let Some(usage) = &fold.usage {
         key(out, first, "usage");
-        out.extend_from_slice(usage);
+        out.put(usage);
     }
     opt_string(
         out,
@@ -71,40 +131,40 @@ pub fn write(fold: &Fold, out: &mut Vec<u8>) {
         key(out, first, "citations");
         array(out, &fold.citations, |out, citation| string(out, citation));
     }
-    out.push(b'}');
+    out.put(b"}");
 }
 
-fn write_choice(index: i64, choice: &Choice, out: &mut Vec<u8>) {
+fn write_choice<O: Out + ?Sized>(index: i64, choice: &Choice, out: &mut O) {
     let first = &mut true;
-    out.push(b'{');
+    out.put(b"{");
     key(out, first, "index");
-    out.extend_from_slice(index.to_string().as_bytes());
+    out.put(index.to_string().as_bytes());
     key(out, first, "message");
     write_message(choice, out);
     opt_string(out, first, "finish_reason", choice.finish_reason.as_deref());
     if let Some(logprobs) = &choice.logprobs {
         key(out, first, "logprobs");
         let inner = &mut true;
-        out.push(b'{');
+        out.put(b"{");
         for (name, list) in [
             ("content", &logprobs.content),
             ("refusal", &logprobs.refusal),
         ] {
             if let Some(list) = list {
                 key(out, inner, name);
-                out.push(b'[');
-                out.extend_from_slice(list);
-                out.push(b']');
+                out.put(b"[");
+                out.put(list);
+                out.put(b"]");
             }
         }
-        out.push(b'}');
+        out.put(b"}");
     }
-    out.push(b'}');
+    out.put(b"}");
 }
 
-fn write_message(choice: &Choice, out: &mut Vec<u8>) {
+fn write_message<O: Out + ?Sized>(choice: &Choice, out: &mut O) {
     let first = &mut true;
-    out.push(b'{');
+    out.put(b"{");
     key(out, first, "role");
     string(out, non_empty(&choice.role).unwrap_or("assistant"));
     opt_string(out, first, "content", choice.content.as_deref());
@@ -118,46 +178,44 @@ fn write_message(choice: &Choice, out: &mut Vec<u8>) {
     opt_string(out, first, "reasoning", choice.reasoning.as_deref());
     if !choice.annotations.is_empty() {
         key(out, first, "annotations");
-        array(out, &choice.annotations, |out, raw| {
-            out.extend_from_slice(raw)
-        });
+        array(out, &choice.annotations, |out, raw| out.put(raw));
     }
     if let Some(audio) = &choice.audio {
         key(out, first, "audio");
         let inner = &mut true;
-        out.push(b'{');
+        out.put(b"{");
         opt_string(out, inner, "id", audio.id.as_deref());
         opt_string(out, inner, "data", audio.data.as_deref());
         opt_string(out, inner, "transcript", audio.transcript.as_deref());
         if let Some(expires_at) = audio.expires_at {
             key(out, inner, "expires_at");
-            out.extend_from_slice(expires_at.to_string().as_bytes());
+            out.put(expires_at.to_string().as_bytes());
         }
-        out.push(b'}');
+        out.put(b"}");
     }
     if let Some((name, arguments)) = &choice.function_call {
         key(out, first, "function_call");
         let inner = &mut true;
-        out.push(b'{');
+        out.put(b"{");
         opt_string(out, inner, "name", Some(name));
         opt_string(out, inner, "arguments", Some(arguments));
-        out.push(b'}');
+        out.put(b"}");
     }
     if !choice.tools.is_empty() {
         key(out, first, "tool_calls");
         array(out, &choice.tools_in_order(), |out, call| {
             let inner = &mut true;
-            out.push(b'{');
+            out.put(b"{");
             opt_string(out, inner, "id", Some(&call.id));
             let kind = non_empty(&call.kind).unwrap_or("function");
             opt_string(out, inner, "type", Some(kind));
             key(out, inner, "function");
             let func = &mut true;
-            out.push(b'{');
+            out.put(b"{");
             opt_string(out, func, "name", Some(&call.name));
             opt_string(out, func, "arguments", Some(&call.arguments));
-            out.extend_from_slice(b"}}");
+            out.put(b"}}");
         });
     }
-    out.push(b'}');
+    out.put(b"}");
 }

@@ -120,6 +120,8 @@ pub struct Layout {
     pub variables: u32,
     /// The JSON string of a top-level `obfuscation`, which folding ignores.
     pub volatile: Option<(usize, usize)>,
+    /// The last `logprobs.content` array: where its `[` is and where it ends.
+    pub tokens: Option<(usize, usize)>,
 }
 
 /// The keys whose values are idempotent to fold again: set once, or "last
@@ -381,12 +383,17 @@ impl<'j> Reader<'_, 'j> {
             if r.j.peek()? != b'[' {
                 return r.j.skip();
             }
+            let start = r.j.position();
             r.ops.push(marker);
             r.array(|r| {
                 let raw = r.raw()?;
                 r.ops.push(Op::LogprobToken(raw));
                 Ok(())
-            })
+            })?;
+            if marker == Op::LogprobContent {
+                r.layout.tokens = Some((start, r.j.position()));
+            }
+            Ok(())
         })?;
         Ok(())
     }

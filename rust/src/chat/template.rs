@@ -16,13 +16,18 @@
 //! idempotent (set-once ids, "last non-empty" fingerprints, nulls). Matching
 //! costs two memory compares and two string scans instead of a parse.
 //!
+//! Logprob streams repeat everything but the text, the padding and the
+//! `logprobs.content` array: their template has a hole for that array too,
+//! whose tokens are read as the full read does (each one skipped whole,
+//! then kept verbatim), so a template chunk may carry any number of them.
+//!
 //! [`Templates`] keeps one template per choice, so that streams that
 //! interleave choices (`n > 1`) match too. A template met again after other
 //! chunks folded in between is still exact: the set-once metadata cannot
 //! have changed, and the "last non-empty wins" fingerprint and service tier
 //! are compared with the fold's before the template is used.
 
-use super::reader::{text_str, Layout, Op, Text, ToolFragment};
+use super::reader::{text_str, Layout, Op, Raw, Text, ToolFragment};
 use super::state::Fold;
 use crate::json::Cursor;
 
@@ -36,6 +41,9 @@ pub struct Templates {
     /// The template to try first: the one after the last that matched, as
     /// interleaved choices take turns.
     next: usize,
+    /// Chunks matched, for the tests.
+    #[cfg(test)]
+    pub hits: usize,
 }
 
 impl Templates {
@@ -45,9 +53,15 @@ impl Templates {
         self.next = 0;
     }
 
-    /// The ops of `payload` if a template matches it and still folds
-    /// exactly as a full read would; see [`Template::matches`].
-    pub fn matches(&mut self, payload: &[u8], arena: &mut String, fold: &Fold) -> Option<[Op; 2]> {
+    /// Appends the ops of `payload` to `ops` if a template matches it and
+    /// still folds exactly as a full read would; see [`Template::matches`].
+    pub fn matches(
+        &mut self,
+        payload: &[u8],
+        arena: &mut String,
+        fold: &Fold,
+        ops: &mut Vec<Op>,
+    ) -> bool {
         let count = self.list.len();
         for step in 0..count {
             let at = (self.next + step) % count;
@@ -57,12 +71,16 @@ impl Templates {
             if !template.current(fold) {
                 continue;
             }
-            if let Some(ops) = template.matches(payload, arena) {
+            if template.matches(payload, arena, ops) {
+                #[cfg(test)]
+                {
+                    self.hits += 1;
+                }
                 self.next = (at + 1) % count;
-                return Some(ops);
+                return true;
             }
         }
-        None
+        false
     }
 
     /// Learns the template of a chunk just read in full, if it has one, in
@@ -88,8 +106,12 @@ impl Templates {
 pub struct Template {
     /// Bytes before the variable string.
     head: Vec<u8>,
-    /// Bytes between the variable string and the padding, or to the end.
+    /// Bytes between the variable string and the padding, or to the end;
+    /// with logprob tokens, up to their array.
     middle: Vec<u8>,
+    /// With logprob tokens: the bytes between their array and the padding,
+    /// or to the end.
+    after_tokens: Option<Vec<u8>>,
     /// Bytes after the padding, when there is one.
     tail: Option<Vec<u8>>,
     /// The ops the template chunk folded, less its idempotent metadata; the
@@ -144,17 +166,38 @@ impl Template {
             }) => true,
             _ => false,
         };
-        if !text_op || folded.next().is_some() {
+        if !text_op {
             return None;
         }
+        // The rest of the ops: none, or exactly the tokens of one
+        // `logprobs.content` array after the text.
+        let tokens = match layout.tokens {
+            Some((start, _)) if start < end => return None,
+            Some(tokens) => {
+                let logprobs = [folded.next(), folded.next()];
+                if logprobs != [Some(&Op::Logprobs), Some(&Op::LogprobContent)]
+                    || !folded.all(|op| matches!(op, Op::LogprobToken(_)))
+                {
+                    return None;
+                }
+                Some(tokens)
+            }
+            None if folded.next().is_some() => return None,
+            None => None,
+        };
         let head = payload.get(..start)?.to_vec();
-        let (middle, tail) = match layout.volatile {
-            Some((v_start, v_end)) if v_start >= end => (
-                payload.get(end..v_start)?.to_vec(),
+        let rest = tokens.map_or(end, |(_, tokens_end)| tokens_end);
+        let (section, tail) = match layout.volatile {
+            Some((v_start, v_end)) if v_start >= rest => (
+                payload.get(rest..v_start)?.to_vec(),
                 Some(payload.get(v_end..)?.to_vec()),
             ),
             Some(_) => return None,
-            None => (payload.get(end..)?.to_vec(), None),
+            None => (payload.get(rest..)?.to_vec(), None),
+        };
+        let (middle, after_tokens) = match tokens {
+            Some((tokens_start, _)) => (payload.get(end..tokens_start)?.to_vec(), Some(section)),
+            None => (section, None),
         };
         let mut fingerprint = fold.system_fingerprint.as_str();
         let mut service_tier = fold.service_tier.as_str();
@@ -172,6 +215,7 @@ impl Template {
         Some(Self {
             head,
             middle,
+            after_tokens,
             tail,
             ops: [choice, variable],
             fingerprint: fingerprint.to_owned(),
@@ -179,33 +223,28 @@ impl Template {
         })
     }
 
-    /// If `payload` matches, decodes its variable text into `arena` and
-    /// returns the ops to fold.
-    pub fn matches(&self, payload: &[u8], arena: &mut String) -> Option<[Op; 2]> {
+    /// If `payload` matches, decodes its variable text into `arena`, appends
+    /// the ops to fold to `ops` and returns true; otherwise leaves `ops` as
+    /// it was.
+    pub fn matches(&self, payload: &[u8], arena: &mut String, ops: &mut Vec<Op>) -> bool {
+        let base = ops.len();
+        let matched = self.read(payload, arena, ops).is_some();
+        if !matched {
+            ops.truncate(base);
+        }
+        matched
+    }
+
+    fn read(&self, payload: &[u8], arena: &mut String, ops: &mut Vec<Op>) -> Option<()> {
         let rest = payload.strip_prefix(self.head.as_slice())?;
         if rest.first() != Some(&b'"') {
             return None;
         }
-        let mut cursor = Cursor::new(rest);
+        let mut cursor = Cursor::new(payload);
+        cursor.seek(self.head.len());
         let start = arena.len();
         cursor.string_into(arena).ok()?;
         let text = Text(start as u32, (arena.len() - start) as u32);
-        let rest = rest.get(cursor.position()..)?;
-        match &self.tail {
-            None if rest != self.middle.as_slice() => return None,
-            None => {}
-            Some(tail) => {
-                let padding = rest.strip_prefix(self.middle.as_slice())?;
-                if padding.first() != Some(&b'"') {
-                    return None;
-                }
-                let mut cursor = Cursor::new(padding);
-                cursor.skip().ok()?;
-                if padding.get(cursor.position()..)? != tail.as_slice() {
-                    return None;
-                }
-            }
-        }
         let variable = match self.ops[1] {
             Op::Content(_) => Op::Content(text),
             Op::Refusal(_) => Op::Refusal(text),
@@ -217,6 +256,42 @@ impl Template {
             }),
             _ => return None,
         };
-        Some([self.ops[0], variable])
+        ops.extend([self.ops[0], variable]);
+        let mut section = self.middle.as_slice();
+        if let Some(after_tokens) = &self.after_tokens {
+            let rest = payload.get(cursor.position()..)?;
+            if !rest.starts_with(section) {
+                return None;
+            }
+            cursor.seek(cursor.position() + section.len());
+            ops.extend([Op::Logprobs, Op::LogprobContent]);
+            // The full read's loop (`Reader::array` over `Reader::raw`).
+            let mut more = cursor.array_first().ok()?;
+            while more {
+                cursor.peek().ok()?;
+                let token_start = cursor.position();
+                cursor.skip().ok()?;
+                ops.push(Op::LogprobToken(Raw(token_start, cursor.position())));
+                more = cursor.array_next().ok()?;
+            }
+            section = after_tokens;
+        }
+        let rest = payload.get(cursor.position()..)?;
+        match &self.tail {
+            None if rest != section => return None,
+            None => {}
+            Some(tail) => {
+                let padding = rest.strip_prefix(section)?;
+                if padding.first() != Some(&b'"') {
+                    return None;
+                }
+                let mut cursor = Cursor::new(padding);
+                cursor.skip().ok()?;
+                if padding.get(cursor.position()..)? != tail.as_slice() {
+                    return None;
+                }
+            }
+        }
+        Some(())
     }
 }

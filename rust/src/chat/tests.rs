@@ -15,7 +15,12 @@ fn fold_with(pieces: &[&[u8]], uncached: bool) -> Accumulator {
 }
 
 fn completion(acc: &Accumulator) -> String {
-    String::from_utf8_lossy(&acc.snapshot_json()).into_owned()
+    let json = acc.snapshot_json();
+    // The binding's way, counted and then written in place, gives the same bytes.
+    let mut filled = vec![0; acc.snapshot_len()];
+    assert!(acc.write_snapshot(&mut filled));
+    assert_eq!(filled, json);
+    String::from_utf8_lossy(&json).into_owned()
 }
 
 const TEXT: &[u8] = b"data: {\"id\":\"\",\"created\":0,\"choices\":[]}\n\n\
@@ -310,4 +315,54 @@ fn a_template_learned_past_a_cached_prefix_keeps_its_fingerprint() {
         completion(&cached),
         completion(&fold_with(&[body.as_bytes()], true))
     );
+}
+
+#[test]
+fn logprob_chunks_fold_through_their_template_as_a_full_read_does() {
+    let chunk = |text: &str, tokens: &str, pad: &str| {
+        format!(
+            "data: {{\"id\":\"c\",\"model\":\"m\",\"created\":1,\"choices\":[{{\"index\":0,\
+\"delta\":{{\"content\":\"{text}\"}},\"logprobs\":{{\"content\":{tokens},\"refusal\":null}},\
+\"finish_reason\":null}}],\"usage\":null,\"obfuscation\":\"{pad}\"}}\n\n"
+        )
+    };
+    let token = |t: &str| {
+        format!(
+            "{{\"token\":\"{t}\",\"logprob\":-0.5,\"bytes\":[97],\"top_logprobs\":\
+[{{\"token\":\"{t}\",\"logprob\":-0.5,\"bytes\":null}}]}}"
+        )
+    };
+    let body = [
+        chunk("a", &format!("[{}]", token("a")), "x"),
+        chunk("b", &format!("[{}]", token("b")), "xyz"),
+        chunk("c]", &format!("[{},{}]", token("c]"), token("\\\"}")), ""),
+        chunk("d", "[]", "p"),
+        chunk("e", &format!("[ {} , {} ]", token("e"), token("[")), "q"),
+        chunk("f", &format!("[{}]", token("f")), "r"),
+        chunk("g", "[{\"token\":", "s"),
+        chunk("h", &format!("[{}]", token("h")), "t"),
+        "data: [DONE]\n\n".to_owned(),
+    ]
+    .concat();
+    let run = |uncached: bool| {
+        let mut acc = Accumulator::new(crate::DEFAULT_MAX_EVENT_SIZE, true);
+        acc.state.uncached = uncached;
+        let result = acc.feed(body.as_bytes(), 0);
+        assert!(matches!(result, Err(Error::Json { .. })), "{result:?}");
+        let learned = acc.state.templates.hits;
+        (completion(&acc), acc.take_events(), acc.skipped(), learned)
+    };
+    let (cached, uncached) = (run(false), run(true));
+    assert_eq!(cached.0, uncached.0);
+    assert_eq!(cached.1, uncached.1);
+    assert_eq!((cached.2, uncached.2), (1, 1));
+    // b to f match the template learned from a; g's failed read forgets it,
+    // and h is read in full to learn it again.
+    assert_eq!((cached.3, uncached.3), (5, 0));
+    assert!(
+        cached.0.contains("\"content\":\"abc]defh\""),
+        "{}",
+        cached.0
+    );
+    assert_eq!(cached.0.matches("\"top_logprobs\"").count(), 8);
 }
