@@ -198,3 +198,38 @@ def test_the_chat_protocol_lists_it_after_the_other_baselines() -> None:
         assert (impl.kind, impl.baseline, impl.memory, impl.packages) == ("fold", True, True, ("litellm",))
         assert impl.scenarios == litellm.SCENARIOS
         assert impl.check is litellm.check
+
+
+@needs_litellm
+@pytest.mark.usefixtures("no_network")
+def test_the_breakdown(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """``python -m chunkfold.bench.litellm tools``: every part of LiteLLM's figure, and its memory."""
+    measure = litellm.measure
+    monkeypatch.setattr(litellm, "measure", lambda scenario: measure(scenario, repeat=1, min_time=0))
+    monkeypatch.setattr(sys, "argv", ["chunkfold.bench.litellm", "tools"])
+    litellm.main()
+    out = capsys.readouterr().out
+    assert out.startswith("tools, one read per event, 211 chunks")
+    cases = (
+        "chunkfold feed",
+        "litellm acompletion stream",
+        "openai-python alone",
+        "stream_chunk_builder once",
+    )
+    for case in cases:
+        assert f"{case}: " in out
+    assert "litellm ÷ chunkfold feed" in out
+    assert "MB peak" in out
+    assert "litellm 1." in out
+
+
+@needs_litellm
+def test_openai_alone_under_litellm_yields_every_chunk() -> None:
+    upstream = litellm.Upstream()
+    try:
+        stream = short_tools_stream()
+        chunks = upstream.openai_chunks(corpus.reads(stream.body, "random"))
+    finally:
+        upstream.close()
+    assert len(chunks) == stream.chunks
+    assert chunks[-1].usage.total_tokens == 48

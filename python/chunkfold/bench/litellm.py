@@ -45,22 +45,49 @@ import, so LiteLLM reads its bundled model cost map instead of fetching one.
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib
 import os
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+import statistics
+import sys
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine
+from importlib.metadata import version
+from typing import Any, TypeVar
 
+import chunkfold
 from chunkfold.bench.baselines import summarize
-from chunkfold.bench.corpus import MODEL, CorpusStream
-from chunkfold.bench.implementation import Implementation, Reads, ResultMismatch, Run, first_difference
+from chunkfold.bench.corpus import MODEL, CorpusStream, StreamBuilder, reads
+from chunkfold.bench.corpus import SCENARIOS as SCENARIOS_BY_NAME
+from chunkfold.bench.implementation import (
+    Implementation,
+    Reads,
+    ResultMismatch,
+    Run,
+    feed_all,
+    first_difference,
+    traced_peak,
+)
 
-__all__ = ["IMPLEMENTATIONS", "MESSAGES", "SCENARIOS", "check", "import_litellm", "proxy_stream"]
+__all__ = [
+    "IMPLEMENTATIONS",
+    "MESSAGES",
+    "SCENARIOS",
+    "Upstream",
+    "check",
+    "import_litellm",
+    "main",
+    "measure",
+    "proxy_stream",
+]
 
 #: The chat scenarios on which LiteLLM's result matches the stream (see the module docstring).
 SCENARIOS = ("chat", "long", "tools", "reasoning", "cjk")
 #: The request's messages: what the corpus streams answer.
 MESSAGES: list[dict[str, str]] = [{"role": "user", "content": "Write about your day."}]
 _BASE_URL = "http://127.0.0.1:9/v1"
+_SSE = {"content-type": "text/event-stream"}
+_T = TypeVar("_T")
 _RESULT = "async_complete_streaming_response"
 
 
@@ -70,26 +97,62 @@ def import_litellm() -> Any:
     return importlib.import_module("litellm")
 
 
-def proxy_stream() -> Callable[[Reads], tuple[Any, list[Any]]]:
-    """A function from reads to ``(the response LiteLLM logged, the chunks it yielded)``:
-    ``litellm.acompletion(..., stream=True)`` over an upstream that serves the reads in process."""
-    litellm = import_litellm()
-    import httpx2
-    import openai
+class Upstream:
+    """An ``AsyncOpenAI`` client whose requests an in-process ``httpx2.MockTransport``
+    answers with a stream of given reads, one body part per read, and a private
+    event loop to run it in: no socket is opened."""
 
-    served: list[Reads] = [[]]
-    headers = {"content-type": "text/event-stream"}
+    def __init__(self) -> None:
+        import httpx2
+        import openai
 
-    async def body(reads: Reads) -> AsyncIterator[bytes]:
+        self._reads: Reads = []
+        http = httpx2.AsyncClient(transport=httpx2.MockTransport(self._respond))
+        self.client = openai.AsyncOpenAI(
+            api_key="sk-bench", base_url=_BASE_URL, max_retries=0, http_client=http
+        )
+        """What LiteLLM is given as ``client=``."""
+        self._loop = asyncio.new_event_loop()
+
+    async def _body(self, reads: Reads) -> AsyncIterator[bytes]:
         for read in reads:
             yield read
 
-    async def upstream(request: httpx2.Request) -> httpx2.Response:
-        return httpx2.Response(200, headers=headers, content=body(served[0]), request=request)
+    async def _respond(self, request: Any) -> Any:
+        import httpx2
 
-    http = httpx2.AsyncClient(transport=httpx2.MockTransport(upstream))
-    client = openai.AsyncOpenAI(api_key="sk-bench", base_url=_BASE_URL, max_retries=0, http_client=http)
-    loop = asyncio.new_event_loop()
+        return httpx2.Response(200, headers=_SSE, content=self._body(self._reads), request=request)
+
+    def serve(self, reads: Reads, consume: Callable[[], Coroutine[Any, Any, _T]]) -> _T:
+        """Runs ``consume()`` to its end, every request it sends answered with ``reads``."""
+        self._reads = reads
+        return self._loop.run_until_complete(consume())
+
+    def openai_chunks(self, reads: Reads) -> list[Any]:
+        """openai-python alone, as LiteLLM calls it: ``chat.completions.create(stream=True)``,
+        its pydantic chunks collected."""
+
+        async def consume() -> list[Any]:
+            messages: Any = MESSAGES  # the SDK's TypedDicts; these are plain dicts
+            stream = await self.client.chat.completions.create(
+                model=MODEL, messages=messages, stream=True, stream_options={"include_usage": True}
+            )
+            return [chunk async for chunk in stream]
+
+        return self.serve(reads, consume)
+
+    def close(self) -> None:
+        """Finalizes the async generators left open and closes the event loop."""
+        self._loop.run_until_complete(self._loop.shutdown_asyncgens())
+        self._loop.close()
+
+
+def proxy_stream(upstream: Upstream | None = None) -> Callable[[Reads], tuple[Any, list[Any]]]:
+    """A function from reads to ``(the response LiteLLM logged, the chunks it yielded)``:
+    ``litellm.acompletion(..., stream=True)`` over ``upstream`` (a new :class:`Upstream` if
+    ``None``) serving the reads."""
+    litellm = import_litellm()
+    upstream = upstream or Upstream()
 
     async def consume() -> tuple[Any, list[Any]]:
         response = await litellm.acompletion(
@@ -97,7 +160,7 @@ def proxy_stream() -> Callable[[Reads], tuple[Any, list[Any]]]:
             messages=MESSAGES,
             stream=True,
             stream_options={"include_usage": True},
-            client=client,
+            client=upstream.client,
         )
         chunks = [chunk async for chunk in response]
         # The end of the stream schedules LiteLLM's logging as tasks: part of the cost.
@@ -106,8 +169,7 @@ def proxy_stream() -> Callable[[Reads], tuple[Any, list[Any]]]:
         return response.logging_obj.model_call_details.get(_RESULT), chunks
 
     def run(reads: Reads) -> tuple[Any, list[Any]]:
-        served[0] = reads
-        return loop.run_until_complete(consume())
+        return upstream.serve(reads, consume)
 
     return run
 
@@ -158,3 +220,94 @@ IMPLEMENTATIONS: tuple[Implementation, ...] = (
     _litellm("litellm", "LiteLLM acompletion stream", _proxy),
     _litellm("litellm-builder", "LiteLLM stream_chunk_builder", _builder),
 )
+
+
+# --- the breakdown: python -m chunkfold.bench.litellm [scenario] ---------------------------
+
+
+def _tiny() -> Reads:
+    """A four-chunk answer (role, one token, stop, usage), one read per event: a request's fixed cost."""
+    out = StreamBuilder(seed=0)
+    out.role()
+    out.content("Hi")
+    out.stop()
+    out.usage(12, 1)
+    out.done()
+    return reads(out.body(), "event")
+
+
+def measure(scenario: str = "chat", repeat: int = 7, min_time: float = 0.05) -> dict[str, Any]:
+    """What LiteLLM's figure is made of, on ``scenario`` read one event at a time: medians
+    of ``repeat`` samples taken in rounds (every case in turn, garbage collector off).
+
+    Returns, for each case, ms per call of wall time (``ms``) and of the process's CPU
+    time, every thread's (``cpu_ms``: LiteLLM hands work to threads, whose waits a loaded
+    machine lengthens), the chunks of the stream, and tracemalloc's peak of one call of
+    the whole path (``peak_bytes``)."""
+    litellm = import_litellm()
+    stream = SCENARIOS_BY_NAME[scenario].stream()
+    events, tiny = reads(stream.body, "event"), _tiny()
+    upstreams = Upstream(), Upstream()
+    proxy, upstream = proxy_stream(upstreams[0]), upstreams[1]
+    chunks = proxy(events)[1]
+    check(IMPLEMENTATIONS[0], proxy(events)[0], stream)
+    cases: dict[str, Callable[[], object]] = {
+        "chunkfold feed": lambda: feed_all(chunkfold.ChatCompletionAccumulator, events),
+        "litellm acompletion stream": lambda: proxy(events),
+        "litellm, 4-chunk stream": lambda: proxy(tiny),
+        "openai-python alone": lambda: upstream.openai_chunks(events),
+        "openai-python, 4-chunk stream": lambda: upstream.openai_chunks(tiny),
+        "stream_chunk_builder once": lambda: litellm.stream_chunk_builder(chunks=chunks, messages=MESSAGES),
+    }
+    numbers = {}
+    for name, fn in cases.items():
+        start = time.perf_counter()
+        fn()
+        numbers[name] = max(1, int(min_time / max(time.perf_counter() - start, 1e-9)))
+    wall: dict[str, list[float]] = {name: [] for name in cases}
+    cpu: dict[str, list[float]] = {name: [] for name in cases}
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(repeat):
+            for name, fn in cases.items():
+                start, start_cpu = time.perf_counter_ns(), time.process_time_ns()
+                for _ in range(numbers[name]):
+                    fn()
+                cpu[name].append((time.process_time_ns() - start_cpu) / numbers[name] / 1e6)
+                wall[name].append((time.perf_counter_ns() - start) / numbers[name] / 1e6)
+    finally:
+        gc.enable()
+    peak = traced_peak(proxy, events)
+    for each in upstreams:
+        each.close()
+    return {
+        "ms": {name: statistics.median(values) for name, values in wall.items()},
+        "cpu_ms": {name: statistics.median(values) for name, values in cpu.items()},
+        "chunks": stream.chunks,
+        "peak_bytes": peak,
+    }
+
+
+def main() -> None:
+    """Prints :func:`measure` for the scenario named on the command line (``chat`` if none)."""
+    scenario = sys.argv[1] if len(sys.argv) > 1 else "chat"
+    m = measure(scenario)
+    ms, cpu_ms, chunks = m["ms"], m["cpu_ms"], m["chunks"]
+    print(f"{scenario}, one read per event, {chunks} chunks: wall time (CPU time, all threads)")
+    print(f"{'':>30}  {'ms per stream':>22}  {'µs per chunk':>22}")
+    for name, value in ms.items():
+        per_cpu = cpu_ms[name] * 1e3 / chunks
+        per = "" if "4-chunk" in name else f"{value * 1e3 / chunks:10.1f} ({per_cpu:8.1f})"
+        print(f"{name:>30}: {value:9.2f} ({cpu_ms[name]:9.2f})  {per}")
+    total, fixed, feed = ms["litellm acompletion stream"], ms["litellm, 4-chunk stream"], ms["chunkfold feed"]
+    print(f"{'litellm ÷ chunkfold feed':>30}: {total / feed:,.0f}x")
+    print(f"{'litellm less its 4-chunk cost':>30}: {(total - fixed) * 1e3 / (chunks - 4):10.1f} µs per chunk")
+    peak = m["peak_bytes"]
+    per_chunk = f"{peak / chunks / 1e3:.1f} KB per chunk"
+    print(f"{'litellm memory per stream':>30}: {peak / 1e6:9.2f} MB peak, {per_chunk}")
+    print(f"Python {sys.version.split()[0]}, litellm {version('litellm')}, openai {version('openai')}")
+
+
+if __name__ == "__main__":
+    main()
