@@ -220,6 +220,7 @@ def test_the_breakdown(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFi
         assert f"{case}: " in out
     assert "litellm ÷ chunkfold feed" in out
     assert "MB peak" in out
+    assert "MB held by its chunks" in out
     assert "litellm 1." in out
 
 
