@@ -33,7 +33,7 @@ def installed() -> bool:
     return True
 
 
-needs_litellm = pytest.mark.skipif(not installed(), reason="litellm is not installed (pip install litellm)")
+needs_litellm = pytest.mark.skipif(not installed(), reason="litellm is not installed (pip install -e '.[litellm]')")
 
 
 @cache
