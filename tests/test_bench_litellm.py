@@ -33,7 +33,9 @@ def installed() -> bool:
     return True
 
 
-needs_litellm = pytest.mark.skipif(not installed(), reason="litellm is not installed (pip install -e '.[litellm]')")
+needs_litellm = pytest.mark.skipif(
+    not installed(), reason="litellm is not installed (pip install -e '.[litellm]')"
+)
 
 
 @cache
