@@ -302,9 +302,10 @@ def _measure_stream(
         if progress is not None:
             progress.update(f"{stream.name}/{pattern}: checking {impl.name}")
         try:
-            timed.append((impl, fn, _prepare(protocol, impl, fn, stream, data, settings)))
+            number = _prepare(protocol, impl, fn, stream, data, settings)
             if impl.memory:
                 peaks[impl.name] = traced_peak(fn, data)
+            timed.append((impl, fn, number))
         except ResultMismatch as exc:
             report.failures.append(f"{pattern} reads: {exc}")
         except Exception as exc:
