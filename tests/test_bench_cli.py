@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import importlib.util
 import io
 import json
 import re
@@ -13,7 +14,7 @@ from typing import Any
 
 import msgspec
 import pytest
-from chunkfold.bench import anthropic, corpus, protocols, responses
+from chunkfold.bench import anthropic, corpus, litellm, protocols, responses
 from chunkfold.bench import runner as bench
 from chunkfold.bench.baselines import IMPLEMENTATIONS, Implementation, ResultMismatch, check, summarize
 from chunkfold.chat.models import ChatCompletion
@@ -32,6 +33,10 @@ FAST = [
     "--no-progress",
 ]
 BASELINES = ["openai", "httpx-sse", "msgspec", "orjson"]
+#: LiteLLM's paths, timed by default only where it is installed (it is not a test extra).
+LITELLM = [i.name for i in litellm.IMPLEMENTATIONS] if importlib.util.find_spec("litellm") else []
+#: What a default run reports as skipped: LiteLLM's paths where it is missing.
+SKIPPED = set() if LITELLM else {i.name for i in litellm.IMPLEMENTATIONS}
 
 
 def by_name(name: str) -> Implementation:
@@ -69,16 +74,20 @@ def test_the_table(fast_run: tuple[int, str, dict[str, Any]]) -> None:
         "SSEDecoder",
         "ChunkDecoder",
         *BASELINES,
+        *LITELLM,
     ]
     assert set(rule) == {"-", " "}
     assert row.startswith("chat, 64k")
     assert " 503 " in row
-    assert row.count("\u00d7)") == 4  # a speed-up in every baseline cell
+    assert row.count("\u00d7)") == 4 + len(LITELLM)  # a speed-up in every baseline cell
+    assert row.count(" MB") == len(LITELLM)  # and LiteLLM's memory per stream
     assert mean.startswith("geometric mean")
-    assert mean.count("\u00d7") == 4
+    assert mean.count("\u00d7") == 4 + len(LITELLM)
     assert "median of 1 samples" in out
     assert "openai-python's Stream" in out  # the legend
-    assert "skipped" not in out
+    assert {line.split(":")[0] for line in out.splitlines() if line.startswith("skipped")} == {
+        f"skipped {name}" for name in SKIPPED
+    }
 
 
 def test_the_json(fast_run: tuple[int, str, dict[str, Any]]) -> None:
@@ -91,16 +100,16 @@ def test_the_json(fast_run: tuple[int, str, dict[str, Any]]) -> None:
     assert report["machine"]["command"].startswith("chunkfold bench --scenario chat")
     assert report["machine"]["chunkfold_build"] in ("release", "debug")
     results = {r["implementation"]: r for r in report["results"]}
-    assert set(results) == {i.name for i in IMPLEMENTATIONS}
+    assert set(results) == {i.name for i in IMPLEMENTATIONS} | set(LITELLM)
     feed = results["feed"]
     assert (feed["chunks"], feed["bytes"]) == (503, 165_714)
     assert feed["reads"] == 3
     assert len(feed["samples_ns"]) == 1
     assert feed["us_per_chunk"] == pytest.approx(feed["median_ns"] / 1e3 / 503, rel=1e-3)
     speedups = {s["baseline"]: s["speedup"] for s in report["speedups"]}
-    assert set(speedups) == set(BASELINES)
+    assert set(speedups) == set(BASELINES) | set(LITELLM)
     assert speedups["openai"] == pytest.approx(results["openai"]["median_ns"] / feed["median_ns"], rel=1e-2)
-    assert report["skipped"] == {}
+    assert set(report["skipped"]) == SKIPPED
     assert report["failures"] == []
 
 
@@ -199,7 +208,11 @@ def test_quick_settings() -> None:
     assert (quick.repeat, quick.warmup) == (3, 1)
     full = bench.Settings()
     assert full.patterns == corpus.READ_PATTERNS
-    assert full.implementations == (*(i.name for i in IMPLEMENTATIONS), "anthropic")
+    assert full.implementations == (
+        *(i.name for i in IMPLEMENTATIONS),
+        *(i.name for i in litellm.IMPLEMENTATIONS),
+        "anthropic",
+    )
 
 
 class FakeTTY(io.StringIO):

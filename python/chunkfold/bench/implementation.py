@@ -8,6 +8,7 @@ recorded, using :func:`plain` and :func:`first_difference`.
 
 from __future__ import annotations
 
+import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -23,6 +24,7 @@ __all__ = [
     "feed_all",
     "first_difference",
     "plain",
+    "traced_peak",
 ]
 
 Reads = list[bytes]
@@ -48,6 +50,10 @@ class Implementation:
     """Imports what it needs and returns the run function; its docstring describes it."""
     scenarios: tuple[str, ...] | None = None
     """The only scenarios it applies to (``None``: all)."""
+    check: Callable[[Implementation, Any, Any], None] | None = None
+    """Its own result check, used instead of its protocol's (``None``: the protocol's)."""
+    memory: bool = False
+    """Whether the runner also measures its memory per stream (:func:`traced_peak`)."""
 
     @property
     def description(self) -> str:
@@ -107,3 +113,19 @@ def feed_all(accumulator: Callable[[], Any], reads: Reads) -> Any:
     for read in reads:
         feed(read)
     return acc.finish()
+
+
+def traced_peak(fn: Callable[[Reads], Any], reads: Reads) -> int:
+    """tracemalloc's peak during one ``fn(reads)``, in bytes above what was traced before
+    the call: the Python heap only (memory a Rust extension allocates is not seen)."""
+    tracing = tracemalloc.is_tracing()
+    if not tracing:
+        tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        before = tracemalloc.get_traced_memory()[0]
+        fn(reads)
+        return tracemalloc.get_traced_memory()[1] - before
+    finally:
+        if not tracing:
+            tracemalloc.stop()

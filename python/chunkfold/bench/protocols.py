@@ -1,7 +1,8 @@
 """The protocols ``chunkfold bench`` times, each with its scenarios, implementations and check.
 
 :data:`PROTOCOLS` is what the runner iterates: OpenAI Chat Completions
-(:mod:`chunkfold.bench.corpus`, :mod:`chunkfold.bench.baselines`), the OpenAI
+(:mod:`chunkfold.bench.corpus`, :mod:`chunkfold.bench.baselines`, LiteLLM's paths
+in :mod:`chunkfold.bench.litellm` when it is installed), the OpenAI
 Responses API (:mod:`chunkfold.bench.responses`) and Anthropic Messages
 (:mod:`chunkfold.bench.anthropic`). Every protocol has a ``feed``
 implementation (its accumulator's Rust fast path), which its baselines'
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from typing import Protocol as TypingProtocol
 
-from chunkfold.bench import anthropic, baselines, corpus, responses
+from chunkfold.bench import anthropic, baselines, corpus, litellm, responses
 from chunkfold.bench.implementation import Implementation
 
 __all__ = [
@@ -64,7 +65,13 @@ class Protocol:
 
 #: Every protocol, in the order the table lists them.
 PROTOCOLS: tuple[Protocol, ...] = (
-    Protocol("chat", corpus.SCENARIOS, baselines.IMPLEMENTATIONS, baselines.LIMITS, baselines.check),
+    Protocol(
+        "chat",
+        corpus.SCENARIOS,
+        (*baselines.IMPLEMENTATIONS, *litellm.IMPLEMENTATIONS),
+        baselines.LIMITS,
+        baselines.check,
+    ),
     Protocol("responses", responses.SCENARIOS, responses.IMPLEMENTATIONS, (), responses.check),
     Protocol("anthropic", anthropic.SCENARIOS, anthropic.IMPLEMENTATIONS, (), anthropic.check),
 )

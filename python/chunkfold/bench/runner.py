@@ -12,7 +12,9 @@ implementations, :func:`run`:
 3. takes ``repeat`` samples with :func:`time.perf_counter_ns`, in rounds that
    time every implementation on that stream in turn (so a burst of load
    elsewhere on a shared machine slows them alike, and the speed-ups hold),
-   and keeps the median time per call.
+   and keeps the median time per call;
+4. for an implementation that asks for it (LiteLLM's), makes one more, untimed
+   call under tracemalloc and keeps its peak: memory per stream.
 
 As :mod:`timeit` does, the samples follow a full collection and run with the
 garbage collector off (``Settings.gc`` keeps it on): a full collection costs
@@ -40,7 +42,7 @@ from typing import Any
 from chunkfold import __version__
 from chunkfold.bench import protocols as registry
 from chunkfold.bench.corpus import READ_PATTERNS, reads
-from chunkfold.bench.implementation import Implementation, Reads, ResultMismatch
+from chunkfold.bench.implementation import Implementation, Reads, ResultMismatch, traced_peak
 from chunkfold.bench.machine import Progress, machine
 from chunkfold.bench.protocols import Protocol, implementation_names, scenario_names
 
@@ -139,6 +141,9 @@ class Measurement:
     """Time per call in each sample, in nanoseconds."""
     protocol: str = "chat"
     """The protocol of the scenario (:data:`chunkfold.bench.protocols.PROTOCOLS`)."""
+    peak_bytes: int | None = None
+    """Memory per stream, for implementations that measure it: tracemalloc's peak during one
+    more call, untimed (:func:`~chunkfold.bench.implementation.traced_peak`)."""
 
     @property
     def median_ns(self) -> float:
@@ -249,7 +254,7 @@ def _prepare(
     start = clock()
     result = fn(data)
     first = clock() - start
-    protocol.check(impl, result, stream)
+    (impl.check or protocol.check)(impl, result, stream)
     del result
     estimate = min([first] + [_time(fn, data, 1) for _ in range(settings.warmup - 1)])
     return max(1, math.ceil(settings.min_time * 1e9 / max(estimate, 1)))
@@ -288,6 +293,7 @@ def _measure_stream(
     settings = report.settings
     data = reads(stream.body, pattern, seed=settings.seed)
     timed: list[tuple[Implementation, Run, int]] = []
+    peaks: dict[str, int] = {}
     for impl, fn in loaded:
         if impl.scenarios is not None and stream.name not in impl.scenarios:
             if progress is not None:
@@ -296,7 +302,10 @@ def _measure_stream(
         if progress is not None:
             progress.update(f"{stream.name}/{pattern}: checking {impl.name}")
         try:
-            timed.append((impl, fn, _prepare(protocol, impl, fn, stream, data, settings)))
+            number = _prepare(protocol, impl, fn, stream, data, settings)
+            if impl.memory:
+                peaks[impl.name] = traced_peak(fn, data)
+            timed.append((impl, fn, number))
         except ResultMismatch as exc:
             report.failures.append(f"{pattern} reads: {exc}")
         except Exception as exc:
@@ -320,6 +329,7 @@ def _measure_stream(
                 number=number,
                 samples_ns=tuple(samples),
                 protocol=protocol.name,
+                peak_bytes=peaks.get(impl.name),
             )
         )
     if progress is not None:
@@ -429,7 +439,8 @@ def _rows(
                     row.append("-")
                     continue
                 ratios[baseline].append(x)
-                row.append(f"{_us(m.us_per_chunk)} ({_ratio(x)})")
+                memory = "" if m.peak_bytes is None else f" {m.peak_bytes / 1e6:.2g} MB"
+                row.append(f"{_us(m.us_per_chunk)} ({_ratio(x)}){memory}")
             rows.append(row)
     if rows and baselines:
         geomeans = [_ratio(statistics.geometric_mean(r)) if r else "-" for r in ratios.values()]
@@ -472,6 +483,11 @@ def describe(report: Report) -> str:
     ]
     width = max((len(name) for name, _ in legend), default=0)
     lines += [f"  {name:>{width}}: {description}" for name, description in legend]
+    if any(m.peak_bytes is not None for m in report.measurements):
+        lines.append(
+            "MB after a speed-up: memory per stream, tracemalloc's peak during one more call "
+            "(the Python heap only)."
+        )
     lines += [f"skipped {name}: {why}" for name, why in report.skipped.items()]
     return "\n".join(lines)
 
@@ -517,6 +533,7 @@ def write_chart(report: Report, path: str | Path) -> None:
     top = 10 ** math.ceil(math.log10(max(values) * 4))
     colours = {"feed": "#d9480f", "chunks": "#f59f00", "openai": "#1c7ed6", "httpx-sse": "#74c0fc"}
     colours |= {"msgspec": "#495057", "orjson": "#adb5bd", "anthropic": "#7048e8"}
+    colours |= {"litellm": "#2f9e44", "litellm-builder": "#8ce99a"}
     height = 1.3 + 2.9 * len(patterns)
     fig, axes = plt.subplots(len(patterns), 1, figsize=(11, height), sharex=True, squeeze=False)
     width = 0.84 / len(shown)
