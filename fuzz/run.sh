@@ -46,4 +46,4 @@ for target in "${targets[@]}"; do
         -max_total_time="$seconds" -seed="$seed" -runs="$runs" -max_len=16384 -timeout=30 \
         -print_final_stats=1
 done
-echo "== fuzzing: no crash in ${#targets[@]} targets x ${seconds}s"
+echo "== fuzzing: no crash in ${#targets[@]} targets (each ${seconds}s at most, seed $seed, runs $runs)"

@@ -252,6 +252,10 @@ impl Scanner {
             }
         }
         while let Some(rest) = input.get(pos..).filter(|rest| !rest.is_empty()) {
+            if let Some(used) = self.plain_event(input, pos, sink) {
+                pos += used;
+                continue;
+            }
             let Some(rel) = memchr::memchr2(b'\n', b'\r', rest) else {
                 self.carry(input, pos, first_error);
                 break;
@@ -274,6 +278,51 @@ impl Scanner {
                 .extend_from_slice(input.get(a..b).unwrap_or_default());
             self.data = Data::Owned;
         }
+    }
+
+    /// The fast path for the shape nearly every LLM event has: an optional
+    /// `event` line, one `data` line and a blank line, all LF-terminated and
+    /// lying whole in `input` at `pos`, with no event open. Dispatches it
+    /// straight from `input` and returns the bytes it spans; any other shape
+    /// (or one near the size limit) returns `None` for the line-by-line path,
+    /// which would dispatch exactly the same event.
+    fn plain_event<F: FnMut(Event<'_>)>(
+        &self,
+        input: &[u8],
+        pos: usize,
+        sink: &mut F,
+    ) -> Option<usize> {
+        let idle = self.line.is_empty()
+            && !self.line_dropped
+            && !self.skipping
+            && self.data == Data::None
+            && self.event_type.is_empty()
+            && self.event_start.is_none();
+        if !idle {
+            return None;
+        }
+        let rest = input.get(pos..)?;
+        let (event_type, data_at) = match rest.strip_prefix(b"event:") {
+            Some(line) => lf_line_value(line).map(|(value, used)| (value, used + 6))?,
+            None => (&[][..], 0),
+        };
+        let (data, used) = rest
+            .get(data_at..)?
+            .strip_prefix(b"data:")
+            .and_then(lf_line_value)?;
+        let end = data_at + 5 + used;
+        let fits = data.len() <= self.max_event_size && event_type.len() <= self.max_event_size;
+        if !fits || rest.get(end) != Some(&b'\n') {
+            return None;
+        }
+        sink(Event {
+            event_type,
+            data,
+            id: self.last_event_id.as_deref(),
+            retry: self.retry,
+            offset: self.consumed + pos as u64,
+        });
+        Some(end + 1)
     }
 
     /// Keeps the unterminated end of `input`, from `begin`, for the next read.
@@ -499,6 +548,17 @@ fn parse_retry(value: &[u8]) -> Option<u64> {
     value.iter().try_fold(0u64, |acc, digit| {
         acc.checked_mul(10)?.checked_add(u64::from(digit - b'0'))
     })
+}
+
+/// A field's value (after the colon, minus one leading space) when its line
+/// ends with a LF inside `after_colon`, and the bytes up to and including
+/// that LF; `None` if the line ends with a CR or not at all.
+fn lf_line_value(after_colon: &[u8]) -> Option<(&[u8], usize)> {
+    let start = usize::from(after_colon.first() == Some(&b' '));
+    let value = after_colon.get(start..)?;
+    let len = memchr::memchr2(b'\n', b'\r', value)?;
+    (value.get(len) == Some(&b'\n'))
+        .then(|| (value.get(..len).unwrap_or_default(), start + len + 1))
 }
 
 /// Where the field name ends and the value starts: the value follows the

@@ -339,3 +339,68 @@ fn long_comment_lines_hit_the_limit_however_split() {
         assert_eq!(events, [], "cut {cut}");
     }
 }
+
+/// Shapes at the edge of `Scanner::plain_event`'s fast path: whole input
+/// takes it where it can, byte-by-byte input never does, and `check` wants
+/// the same events from both.
+#[test]
+fn plain_event_fast_path_agrees_with_the_line_path() {
+    check(b"data:x\n\n", &[ev("message", "x")]);
+    check(b"data:  two spaces\n\n", &[ev("message", " two spaces")]);
+    check(b"data:\n\n", &[ev("message", "")]);
+    check(b"event: delta\ndata: {}\n\n", &[ev("delta", "{}")]);
+    check(b"event:\ndata: x\n\n", &[ev("message", "x")]);
+    check(b"event: a\r\ndata: x\n\n", &[ev("a", "x")]);
+    check(b"data: x\r\n\r\n", &[ev("message", "x")]);
+    check(b"data: x\n\r\n", &[ev("message", "x")]);
+    check(b"data: a\rb\n\n", &[ev("message", "a")]);
+    check(b"data: a\rdata: b\n\n", &[ev("message", "a\nb")]);
+    check(b"data: a\ndata: b\n\n", &[ev("message", "a\nb")]);
+    check(b"event: a\nevent: b\ndata: x\n\n", &[ev("b", "x")]);
+    check(b"event: a\n\ndata: x\n\n", &[ev("message", "x")]);
+    check(
+        b"event: a\nid: 7\ndata: x\n\n",
+        &[with_id(ev("a", "x"), "7")],
+    );
+    check(
+        b"id: 1\n\ndata: x\n\ndata: y\n\n",
+        &[
+            with_id(ev("message", "x"), "1"),
+            with_id(ev("message", "y"), "1"),
+        ],
+    );
+    check(b": c\ndata: x\n\n", &[ev("message", "x")]);
+    check(b"data: x\n: c\n\n", &[ev("message", "x")]);
+    check(
+        b"data: x\nretry: 5\n\n",
+        &[Owned {
+            retry: Some(5),
+            ..ev("message", "x")
+        }],
+    );
+    check(b"datax: y\n\ndata: z\n\n", &[ev("message", "z")]);
+}
+
+#[test]
+fn plain_event_fast_path_keeps_the_size_limit() {
+    for limit in [3, 4, 5] {
+        let input = b"data: abcd\n\nevent: abcde\ndata: x\n\ndata: ok\n\n";
+        let (whole, whole_errors) = feed_pieces(&[input], limit);
+        let bytes: Vec<&[u8]> = input.chunks(1).collect();
+        let (single, single_errors) = feed_pieces(&bytes, limit);
+        assert_eq!(whole, single, "limit {limit}");
+        assert_eq!(whole_errors, single_errors, "limit {limit}");
+        assert_eq!(whole.last(), Some(&ev("message", "ok")), "limit {limit}");
+    }
+    let (events, errors) = feed_pieces(&[b"data: abcd\n\n"], 4);
+    assert_eq!((events, errors), (vec![ev("message", "abcd")], vec![]));
+    let (events, errors) = feed_pieces(&[b"data: abcd\n\n"], 3);
+    assert!(events.is_empty());
+    assert_eq!(
+        errors,
+        [Error::EventTooLarge {
+            limit: 3,
+            offset: 0
+        }]
+    );
+}
