@@ -4,7 +4,7 @@
 #   fuzz/run.sh [SECONDS_PER_TARGET]     (default 60)
 #
 # FUZZ_SEED=N fixes libFuzzer's random seed (default 0: a new one each run),
-# and FUZZ_RUNS=N stops each target after N inputs (default 0: no limit, the
+# and FUZZ_RUNS=N stops each target after N inputs (default -1: no limit, the
 # time bound only). With both, a run from the committed seeds tries the same
 # inputs in the same order however fast the machine is (given the same
 # toolchain); .ci/run uses that. Without them, a run explores anew.
@@ -19,7 +19,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 sanitizer="${FUZZ_SANITIZER:-none}"
 seed="${FUZZ_SEED:-0}"
-runs="${FUZZ_RUNS:-0}"
+runs="${FUZZ_RUNS:--1}"
 export RUSTC_BOOTSTRAP=1 CARGO_TERM_COLOR=never
 
 if ! cargo fuzz --version >/dev/null 2>&1; then

@@ -1,8 +1,8 @@
 //! The accumulator fed whole and in many splits must end in the same state;
 //! fed the same events one payload at a time through `add()` it must end
-//! in the same state too; and with its prefix and template caches kept
-//! cold (an `add(b"{}")` between payloads, which folds nothing and clears
-//! both caches) the result must not change either.
+//! in the same state too; and with its prefix and template caches off
+//! (`set_caches(false)`, and an `add(b"{}")` between payloads, which folds
+//! nothing) the result must not change either.
 //!
 //! Input: if the first byte is below `HEADER_MIN`, the input is the stream
 //! (the seeds are verbatim `.sse` files). Otherwise the rest is a choice
@@ -124,6 +124,7 @@ fn add_run(stream: &[u8], cold: bool) -> Option<Added> {
     }
 
     let mut acc = Accumulator::new(DEFAULT_MAX_EVENT_SIZE, true);
+    acc.set_caches(!cold);
     let (mut errors, mut padding, mut all_valid) = (Vec::new(), 0, true);
     for (i, (_, data, offset)) in events.iter().enumerate() {
         if cold && i > 0 {

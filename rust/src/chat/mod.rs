@@ -68,8 +68,7 @@ struct State {
     prefix: Vec<u8>,
     /// The shape of each choice's latest chunk, if it had one; see `template`.
     templates: template::Templates,
-    /// Tests turn the prefix and template caches off, to compare.
-    #[cfg(test)]
+    /// The prefix and template caches are off; see `set_caches`.
     uncached: bool,
 }
 
@@ -84,6 +83,16 @@ impl Accumulator {
                 ..State::default()
             },
         }
+    }
+
+    /// Turns the prefix and template caches (the fast paths for a chunk
+    /// that repeats the previous one) on, as they are by default, or off:
+    /// then every chunk is read in full. The result is the same either way;
+    /// the tests and the fuzz target check that it is.
+    pub fn set_caches(&mut self, on: bool) {
+        self.state.uncached = !on;
+        self.state.templates.clear();
+        self.state.prefix.clear();
     }
 
     /// Folds `input`, read at time `now`. Everything decodable is folded;
@@ -217,7 +226,6 @@ impl State {
         }
         self.ops.clear();
         self.arena.clear();
-        #[cfg(test)]
         if self.uncached {
             self.templates.clear();
             self.prefix.clear();

@@ -6,7 +6,7 @@ fn fold(pieces: &[&[u8]]) -> Accumulator {
 
 fn fold_with(pieces: &[&[u8]], uncached: bool) -> Accumulator {
     let mut acc = Accumulator::default();
-    acc.state.uncached = uncached;
+    acc.set_caches(!uncached);
     for (i, piece) in pieces.iter().enumerate() {
         let _ = acc.feed(piece, i as u64);
     }
@@ -346,7 +346,7 @@ fn logprob_chunks_fold_through_their_template_as_a_full_read_does() {
     .concat();
     let run = |uncached: bool| {
         let mut acc = Accumulator::new(crate::DEFAULT_MAX_EVENT_SIZE, true);
-        acc.state.uncached = uncached;
+        acc.set_caches(!uncached);
         let result = acc.feed(body.as_bytes(), 0);
         assert!(matches!(result, Err(Error::Json { .. })), "{result:?}");
         let learned = acc.state.templates.hits;
