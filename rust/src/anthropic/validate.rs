@@ -9,7 +9,7 @@ pub fn is_json(text: &[u8]) -> bool {
     document(text).is_some()
 }
 
-use super::reader::next_special;
+use super::strings::next_special;
 
 fn is_space(byte: u8) -> bool {
     matches!(byte, b' ' | b'\t' | b'\n' | b'\r')
