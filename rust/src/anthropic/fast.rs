@@ -42,7 +42,7 @@ impl Header {
     /// opening quote) of `data`, if it starts with a compact delta header.
     pub fn read(&mut self, data: &[u8]) -> Option<(i64, DeltaKind, usize)> {
         if let Some(kind) = self.kind {
-            if data.starts_with(&self.bytes) {
+            if same_start(data, &self.bytes) {
                 return Some((self.index, kind, self.bytes.len()));
             }
         }
@@ -88,9 +88,35 @@ pub fn header(data: &[u8]) -> Option<(i64, DeltaKind, usize)> {
     Some((index, kind, data.len() - rest.len()))
 }
 
+/// Whether `data` starts with `head`: sixteen bytes at a time, inline (a
+/// header is about ninety bytes).
+fn same_start(data: &[u8], head: &[u8]) -> bool {
+    let Some(start) = data.get(..head.len()) else {
+        return false;
+    };
+    let mut left = start.chunks_exact(16);
+    let mut right = head.chunks_exact(16);
+    let blocks_equal = left.by_ref().zip(right.by_ref()).all(|(a, b)| {
+        let word = |x: &[u8]| {
+            let mut w = [0u8; 16];
+            w.copy_from_slice(x);
+            u128::from_le_bytes(w)
+        };
+        word(a) == word(b)
+    });
+    blocks_equal && left.remainder() == right.remainder()
+}
+
 /// Whether the bytes of `data` from `end` (just past the string value) are
 /// the two closing braces, with only whitespace around them.
 pub fn closes(data: &[u8], end: usize) -> bool {
-    let tail = data.get(end..).unwrap_or_default().trim_ascii();
-    tail.first() == Some(&b'}') && tail.get(1..).map(<[u8]>::trim_ascii_start) == Some(b"}")
+    let mut braces = 0;
+    for &byte in data.get(end..).unwrap_or_default() {
+        match byte {
+            b'}' if braces < 2 => braces += 1,
+            b' ' | b'\t' | b'\n' | b'\r' => {}
+            _ => return false,
+        }
+    }
+    braces == 2
 }

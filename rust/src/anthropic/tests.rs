@@ -461,7 +461,15 @@ fn the_fast_path_changes_nothing_on_odd_deltas() {
         r#""a","partial_json":"b""#,
         r#""abcdefghijklmnopqrstuvwxyz0123456789\"abcdefghijklmnop""#,
     ];
-    let tails = ["}", "}    }", "} } ", "}} x", "},\"index\":3}", "}\n"];
+    let tails = [
+        "}",
+        "}    }",
+        "} } ",
+        "}} x",
+        "},\"index\":3}",
+        "}\n",
+        "}\u{c}}",
+    ];
     let kinds = [
         ("text_delta", "text"),
         ("input_json_delta", "partial_json"),
