@@ -13,7 +13,11 @@
 //! unknown types, missing `event:` lines).
 //!
 //! What is compared: `snapshot_json()`, `usage_json()`, `status()`, every
-//! counter, `done()`, `error()` and the collected events. Errors are
+//! counter, `done()`, `error()` and the collected events. The delta fast
+//! path on (the default) vs off (every payload read in full), whole and in
+//! the first split plan: all of that and every error (debug assertions are
+//! on in the fuzz profile, so each fast-path payload is also checked against
+//! a full read as it is folded). Errors are
 //! not compared between splits: a split's read reports the earliest error of
 //! its own read, so which one depends on the split by design. Against the
 //! `add()` path, the API error is compared by payload, except the fold's own
@@ -63,7 +67,12 @@ fn outcome(acc: &mut Accumulator) -> Outcome {
 }
 
 fn feed_run(pieces: &[&[u8]], limit: usize) -> (Outcome, Vec<Error>) {
+    feed_run_with(pieces, limit, true)
+}
+
+fn feed_run_with(pieces: &[&[u8]], limit: usize, fast: bool) -> (Outcome, Vec<Error>) {
     let mut acc = Accumulator::new(limit, true);
+    acc.set_fast_path(fast);
     let mut errors = Vec::new();
     for piece in pieces {
         if let Err(error) = acc.feed(piece, 0) {
@@ -272,7 +281,16 @@ fuzz_target!(|input: &[u8]| {
     };
     let plans = splits::plans(stream, &cuts);
     for limit in [DEFAULT_MAX_EVENT_SIZE, 256] {
-        let (whole, _) = feed_run(&[stream], limit);
+        let (whole, whole_errors) = feed_run(&[stream], limit);
+        let (full, full_errors) = feed_run_with(&[stream], limit, false);
+        assert_eq!(full.snapshot, whole.snapshot, "fast path: snapshot differs");
+        assert_eq!(full, whole, "fast path: state differs");
+        assert_eq!(full_errors, whole_errors, "fast path: errors differ");
+        if let Some((name, pieces)) = plans.first() {
+            let on = feed_run_with(pieces, limit, true);
+            let off = feed_run_with(pieces, limit, false);
+            assert_eq!(on, off, "fast path: plan {name} differs");
+        }
         for (name, pieces) in &plans {
             let (split, _) = feed_run(pieces, limit);
             assert_eq!(

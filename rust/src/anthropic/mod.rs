@@ -2,11 +2,14 @@
 //! `stream: true`) into the final `Message`, straight from the raw bytes:
 //! SSE framing, a lazy JSON read of each event and the merge rules, with no
 //! intermediate objects. A tool's `input_json_delta` fragments are appended
-//! to one buffer and parsed once, at `content_block_stop`.
+//! to one buffer and parsed once, at `content_block_stop`. The delta events
+//! that make up nearly every stream skip even the JSON read: see `fast`.
 
+mod fast;
 mod output;
 mod reader;
 mod state;
+mod strings;
 mod validate;
 
 pub use reader::{DeltaKind, Kind};
@@ -94,6 +97,12 @@ struct State {
     bytes: u64,
     timings: Timings,
     events: Option<Vec<Event>>,
+    /// The header of the last delta event; see `fast`.
+    header: fast::Header,
+    /// Every event is read in full (`Accumulator::set_fast_path`).
+    no_fast: bool,
+    /// Payloads the fast path folded, for the tests.
+    fast_hits: u64,
 }
 
 impl Accumulator {
@@ -107,6 +116,14 @@ impl Accumulator {
                 ..State::default()
             },
         }
+    }
+
+    /// Turns the fast path for delta events (the `fast` module, and the
+    /// reader's compact read) on or off; it is on by default. Off, every
+    /// payload is read in full: the same result, slower (for the tests).
+    pub fn set_fast_path(&mut self, on: bool) {
+        self.state.no_fast = !on;
+        self.state.header.clear();
     }
 
     /// Folds `input`, read at time `now`. Everything decodable is folded;
@@ -253,7 +270,15 @@ impl State {
             self.ignored += 1;
             return Ok(());
         }
-        let read = match reader::read(event.data, &mut self.scratch) {
+        if !self.no_fast && self.fast_delta(event, now) {
+            return Ok(());
+        }
+        let read = if self.no_fast {
+            reader::read_any(event.data, &mut self.scratch)
+        } else {
+            reader::read(event.data, &mut self.scratch)
+        };
+        let read = match read {
             Ok(read) => read,
             Err(error) if event.kind() == b"error" => {
                 // An error event that is not JSON is still an error.
@@ -353,6 +378,47 @@ impl State {
         result.map_err(|error| self.malformed(event, &error.to_string()))
     }
 
+    /// Folds `event` on the fast path if it takes it (see `fast`), exactly
+    /// as the full path below would; whether it did.
+    fn fast_delta(&mut self, event: &SseEvent<'_>, now: u64) -> bool {
+        let data = event.data;
+        let Some((index, kind, at)) = self.header.read(data) else {
+            return false;
+        };
+        let Some((block, from)) = self.fold.fast_delta(index, kind, data, at) else {
+            return false;
+        };
+        let text = match kind {
+            DeltaKind::Text => block.text.as_deref(),
+            DeltaKind::Thinking => block.thinking.as_deref(),
+            _ => block.json.as_deref(),
+        };
+        let text = text.and_then(|t| t.get(from..)).unwrap_or_default();
+        #[cfg(debug_assertions)]
+        check_fast(data, index, kind, text);
+        if !event.event_type.is_empty() && event.event_type != b"content_block_delta" {
+            self.renamed += 1;
+        }
+        self.chunks += 1;
+        self.fast_hits += 1;
+        if !text.is_empty() {
+            self.timings.token(now);
+        }
+        if let Some(events) = self.events.as_mut() {
+            let delta = String::from_utf8_lossy(text).into_owned();
+            events.push(match kind {
+                DeltaKind::Text => Event::Text { index, delta },
+                DeltaKind::Thinking => Event::Thinking { index, delta },
+                _ => Event::InputJson {
+                    index,
+                    name: block.name.clone(),
+                    delta,
+                },
+            });
+        }
+        true
+    }
+
     fn block_delta(&mut self, read: &reader::Read, data: &[u8], now: u64) {
         let (Some(index), Some(delta)) = (read.index, read.delta) else {
             self.ignored += 1;
@@ -424,6 +490,25 @@ impl State {
             offset,
         });
     }
+}
+
+/// The fast path's read of a payload must be the full read's (debug
+/// builds: the tests and the fuzz targets).
+#[cfg(debug_assertions)]
+fn check_fast(payload: &[u8], index: i64, kind: DeltaKind, text: &[u8]) {
+    let mut scratch = reader::Scratch::default();
+    let full = reader::read_any(payload, &mut scratch);
+    let same = full.is_ok_and(|r| {
+        r.kind == Kind::BlockDelta
+            && r.index == Some(index)
+            && r.delta.is_some_and(|d| d.kind == kind && d.present)
+            && r.bedrock.is_none()
+    }) && scratch.arena.as_bytes() == text;
+    debug_assert!(
+        same,
+        "the fast path read differs from the full read: {:?}",
+        String::from_utf8_lossy(payload)
+    );
 }
 
 #[cfg(test)]

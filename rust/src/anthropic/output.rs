@@ -11,6 +11,12 @@ fn string(out: &mut Vec<u8>, value: &str) {
     let _ = serde_json::to_writer(&mut *out, value);
 }
 
+/// Appends a block buffer (UTF-8 by construction; `None` is empty) as a
+/// JSON string.
+fn utf8(out: &mut Vec<u8>, value: Option<&[u8]>) {
+    string(out, &String::from_utf8_lossy(value.unwrap_or_default()));
+}
+
 fn key(out: &mut Vec<u8>, first: &mut bool, name: &str) {
     if !std::mem::take(first) {
         out.push(b',');
@@ -150,8 +156,8 @@ fn write_block(block: &Block, out: &mut Vec<u8>) {
         }
         key(out, first, &key_text(name));
         match name {
-            b"text" => string(out, block.text.as_deref().unwrap_or_default()),
-            b"thinking" => string(out, block.thinking.as_deref().unwrap_or_default()),
+            b"text" => utf8(out, block.text.as_deref()),
+            b"thinking" => utf8(out, block.thinking.as_deref()),
             b"signature" => string(out, block.signature.as_deref().unwrap_or_default()),
             b"content" => string(out, block.content.as_deref().unwrap_or_default()),
             b"citations" => {
@@ -160,12 +166,10 @@ fn write_block(block: &Block, out: &mut Vec<u8>) {
                 out.push(b']');
             }
             b"input" => match block.input {
-                Input::Parsed => {
-                    out.extend_from_slice(block.json.as_deref().unwrap_or("{}").as_bytes())
-                }
+                Input::Parsed => out.extend_from_slice(block.json.as_deref().unwrap_or(b"{}")),
                 _ => out.extend_from_slice(b"null"),
             },
-            _ => string(out, block.json.as_deref().unwrap_or_default()),
+            _ => utf8(out, block.json.as_deref()),
         }
     }
     out.push(b'}');

@@ -8,6 +8,10 @@
 
 use crate::json::{Cursor, JsonError, Result};
 
+pub use super::strings::append_string;
+
+use super::fast;
+
 /// The event kinds the fold knows, routed by the payload's `type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -129,47 +133,23 @@ pub fn read(data: &[u8], scratch: &mut Scratch) -> Result<Read> {
     read_any(data, scratch)
 }
 
-/// The start of a delta event as the API writes it, up to the index.
-const DELTA_HEAD: &[u8] = br#"{"type":"content_block_delta","index":"#;
-
-/// The fast path for the events that make up nearly every stream: a
+/// The fast read of the events that make up nearly every stream: a
 /// `content_block_delta` in the API's own compact key order,
 /// `{"type":"content_block_delta","index":N,"delta":{"type":"text_delta","text":"..."}}`
 /// (also `input_json_delta`/`partial_json` and `thinking_delta`/`thinking`),
-/// with only whitespace after it (the API pads some events). Anything else,
-/// or anything odd in it, returns `None` and takes the full read, which gives
-/// the same result for these payloads.
+/// with only whitespace after it (the API pads some events); see
+/// [`fast::header`]. Anything else, or anything odd in it, returns `None`
+/// and takes the full read, which gives the same result for these payloads.
 fn compact_delta(data: &[u8], arena: &mut String) -> Option<Read> {
-    let rest = data.strip_prefix(DELTA_HEAD)?;
-    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
-    // Up to 18 digits always fits an i64; a leading zero is not JSON.
-    if digits == 0 || digits > 18 || (digits > 1 && rest.first() == Some(&b'0')) {
-        return None;
-    }
-    let index = rest
-        .get(..digits)?
-        .iter()
-        .fold(0i64, |n, d| n * 10 + i64::from(d - b'0'));
-    let rest = rest.get(digits..)?.strip_prefix(br#","delta":{"type":""#)?;
-    let (kind, rest) = if let Some(rest) = rest.strip_prefix(br#"text_delta","text":"#) {
-        (DeltaKind::Text, rest)
-    } else if let Some(rest) = rest.strip_prefix(br#"input_json_delta","partial_json":"#) {
-        (DeltaKind::InputJson, rest)
-    } else if let Some(rest) = rest.strip_prefix(br#"thinking_delta","thinking":"#) {
-        (DeltaKind::Thinking, rest)
-    } else {
-        return None;
-    };
-    let at = data.len() - rest.len();
+    let (index, kind, at) = fast::header(data)?;
     let mut cursor = Cursor::new(data);
-    cursor.seek(at);
+    cursor.seek(at - 1);
     arena.clear();
-    if rest.first() != Some(&b'"') || !matches!(append_string(&mut cursor, arena), Ok(true)) {
+    if !matches!(append_string(&mut cursor, arena), Ok(true)) {
         arena.clear();
         return None;
     }
-    let tail = data.get(cursor.position()..)?.trim_ascii();
-    if tail.first() != Some(&b'}') || tail.get(1..)?.trim_ascii_start() != b"}" {
+    if !fast::closes(data, cursor.position()) {
         arena.clear();
         return None;
     }
@@ -424,209 +404,4 @@ fn value(
     arena.clear();
     out.present = append_string(cursor, arena)?;
     Ok(())
-}
-
-/// Whether a string's body cannot hold `byte` as it is: `"`, `\\` and the
-/// control characters.
-fn special(byte: u8) -> bool {
-    byte < 0x20 || byte == b'"' || byte == b'\\'
-}
-
-/// Decodes the string that starts here onto `out`, like
-/// [`Cursor::string_into`] but with escapes decoded in place: tool argument
-/// fragments are mostly escapes (`{\"city\": ...`), and a per-fragment
-/// allocation, or a search call per escape, would dominate their cost. The
-/// bytes are copied run by run into `out`'s own buffer and checked as UTF-8
-/// once at the end. Any other value is stepped over as absent.
-pub fn append_string(cursor: &mut Cursor<'_>, out: &mut String) -> Result<bool> {
-    let start = value_start(cursor)?;
-    if cursor.peek()? != b'"' {
-        cursor.skip()?;
-        return Ok(false);
-    }
-    let kept = out.len();
-    let mut bytes = std::mem::take(out).into_bytes();
-    let decoded = decode_body(cursor.data(), start + 1, &mut bytes);
-    // Escapes decode to whole characters, so the text is UTF-8 exactly when
-    // every raw run between them is.
-    let (result, text) = match (decoded, String::from_utf8(bytes)) {
-        (Ok(end), Ok(text)) => {
-            cursor.seek(end);
-            (Ok(true), text)
-        }
-        (decoded, text) => {
-            let mut bytes = text.map_or_else(|e| e.into_bytes(), String::into_bytes);
-            bytes.truncate(kept);
-            let what = match decoded {
-                Err(Unterminated) => {
-                    cursor.seek(cursor.data().len());
-                    "unterminated string"
-                }
-                _ => "invalid string escape or UTF-8",
-            };
-            let error = JsonError { at: start, what };
-            (Err(error), String::from_utf8(bytes).unwrap_or_default())
-        }
-    };
-    *out = text;
-    result
-}
-
-/// Why [`decode_body`] stopped short.
-enum BodyError {
-    Unterminated,
-    Invalid,
-}
-use BodyError::{Invalid, Unterminated};
-
-/// Appends the decoded body of the string whose first byte (after the
-/// quote) is at `at` to `out`; the position after the closing quote.
-fn decode_body(data: &[u8], at: usize, out: &mut Vec<u8>) -> std::result::Result<usize, BodyError> {
-    let body = data.get(at..).unwrap_or_default();
-    // A decoded body is never longer than its JSON: one reservation (and a
-    // word more, for the whole-word stores of `copy_plain`).
-    out.reserve(body.len() + 8);
-    let (mut escaped, mut control) = (false, false);
-    let mut i = 0;
-    loop {
-        i = copy_plain(body, i, out);
-        match body.get(i) {
-            Some(b'"') => {
-                // Like the cursor, which leaves escaped strings to serde_json:
-                // raw control characters are rejected only next to escapes.
-                return if escaped && control {
-                    Err(Invalid)
-                } else {
-                    Ok(at + i + 1)
-                };
-            }
-            Some(b'\\') => {
-                escaped = true;
-                match body.get(i + 1) {
-                    // The escape of argument fragments, by far.
-                    Some(b'"') => {
-                        out.push(b'"');
-                        i += 2;
-                    }
-                    _ => {
-                        let (plain, used) = escape(body, i + 1).ok_or(Invalid)?;
-                        out.extend_from_slice(plain.encode_utf8(&mut [0; 4]).as_bytes());
-                        i += 1 + used;
-                    }
-                }
-            }
-            Some(&byte) => {
-                control = true;
-                out.push(byte);
-                i += 1;
-            }
-            None => return Err(Unterminated),
-        }
-    }
-}
-
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
-
-/// The special bytes (`"`, `\\`, below 0x20) of eight, as high bits; the
-/// lowest one marks the first (the bits above it may be spurious).
-fn specials(word: u64) -> u64 {
-    let zero_bytes = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
-    let quotes = zero_bytes(word ^ (ONES * u64::from(b'"')));
-    let backslashes = zero_bytes(word ^ (ONES * u64::from(b'\\')));
-    let controls = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
-    quotes | backslashes | controls
-}
-
-/// The position of the first special byte in `body` from `i` on (or the
-/// end), eight bytes at a time.
-pub(super) fn next_special(body: &[u8], mut i: usize) -> usize {
-    while let Some(chunk) = body.get(i..i + 8) {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let hits = specials(u64::from_le_bytes(word));
-        if hits != 0 {
-            return i + (hits.trailing_zeros() / 8) as usize;
-        }
-        i += 8;
-    }
-    i + body
-        .get(i..)
-        .unwrap_or_default()
-        .iter()
-        .position(|&b| special(b))
-        .unwrap_or(body.len().saturating_sub(i))
-}
-
-/// Copies the plain bytes of `body` from `i` on to `out`, eight at a time
-/// (a whole word is stored, then the length cut back to the special byte);
-/// the position of the first special byte, or the end.
-fn copy_plain(body: &[u8], mut i: usize, out: &mut Vec<u8>) -> usize {
-    while let Some(chunk) = body.get(i..i + 8) {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let hits = specials(u64::from_le_bytes(word));
-        let len = out.len();
-        out.extend_from_slice(&word);
-        if hits != 0 {
-            let run = (hits.trailing_zeros() / 8) as usize;
-            out.truncate(len + run);
-            return i + run;
-        }
-        i += 8;
-    }
-    while let Some(&byte) = body.get(i) {
-        if special(byte) {
-            return i;
-        }
-        out.push(byte);
-        i += 1;
-    }
-    i
-}
-
-/// The character of the escape whose letter is at `at` (just after the
-/// backslash), and how many bytes it took; `None` where serde_json would
-/// reject it: an unknown escape or a lone surrogate.
-fn escape(data: &[u8], at: usize) -> Option<(char, usize)> {
-    let plain = match *data.get(at)? {
-        b'"' => '"',
-        b'\\' => '\\',
-        b'/' => '/',
-        b'b' => '\u{8}',
-        b'f' => '\u{c}',
-        b'n' => '\n',
-        b'r' => '\r',
-        b't' => '\t',
-        b'u' => {
-            let high = hex4(data, at + 1)?;
-            return match high {
-                0xD800..=0xDBFF => {
-                    if data.get(at + 5..at + 7) != Some(b"\\u") {
-                        return None;
-                    }
-                    let low = hex4(data, at + 7)?;
-                    if !(0xDC00..=0xDFFF).contains(&low) {
-                        return None;
-                    }
-                    let code = 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00);
-                    Some((char::from_u32(code)?, 11))
-                }
-                0xDC00..=0xDFFF => None,
-                other => Some((char::from_u32(other)?, 5)),
-            };
-        }
-        _ => return None,
-    };
-    Some((plain, 1))
-}
-
-/// The value of the four hex digits at `at` in `bytes`.
-fn hex4(bytes: &[u8], at: usize) -> Option<u32> {
-    let digits = bytes.get(at..at + 4)?;
-    let mut value = 0u32;
-    for &d in digits {
-        value = value * 16 + char::from(d).to_digit(16)?;
-    }
-    Some(value)
 }

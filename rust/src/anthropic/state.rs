@@ -6,6 +6,7 @@
 use std::borrow::Cow;
 
 use super::reader::{opt_string, span, value_start, Delta, DeltaKind};
+use super::strings::decode_fast;
 use crate::json::{Cursor, Result};
 
 /// What a block holds, by its `type` (or, for a block no
@@ -67,15 +68,17 @@ pub struct Block {
     /// A tool block's `name`, for events.
     pub name: String,
     /// Each field a delta touched: the start's value with the deltas
-    /// applied. `None` leaves the start's value as it was.
-    pub text: Option<String>,
-    pub thinking: Option<String>,
+    /// applied. `None` leaves the start's value as it was. `text`,
+    /// `thinking` and `json` are UTF-8 (bytes, so that the fast path can
+    /// decode straight onto them).
+    pub text: Option<Vec<u8>>,
+    pub thinking: Option<Vec<u8>>,
     pub signature: Option<String>,
     pub content: Option<String>,
     /// Citations as JSON array elements joined by commas.
     pub citations: Option<Vec<u8>>,
     /// A tool's argument text, appended from `input_json_delta`s.
-    pub json: Option<String>,
+    pub json: Option<Vec<u8>>,
     pub input: Input,
     /// Whether `json` grew since it was last parsed.
     dirty: bool,
@@ -166,18 +169,18 @@ impl Block {
         match delta.kind {
             DeltaKind::Text => {
                 if self.text.is_none() {
-                    self.text = Some(self.start_string(b"text"));
+                    self.text = Some(self.start_string(b"text").into_bytes());
                 }
                 if let Some(t) = self.text.as_mut() {
-                    t.push_str(text);
+                    t.extend_from_slice(text.as_bytes());
                 }
             }
             DeltaKind::Thinking => {
                 if self.thinking.is_none() {
-                    self.thinking = Some(self.start_string(b"thinking"));
+                    self.thinking = Some(self.start_string(b"thinking").into_bytes());
                 }
                 if let Some(t) = self.thinking.as_mut() {
-                    t.push_str(text);
+                    t.extend_from_slice(text.as_bytes());
                 }
             }
             DeltaKind::Compaction => {
@@ -208,20 +211,39 @@ impl Block {
                 }
             }
             DeltaKind::InputJson => {
-                self.json.get_or_insert_with(String::new).push_str(text);
-                if !text.is_empty() {
-                    self.dirty = true;
-                    // Text after the parse (a delta after `content_block_stop`,
-                    // or a restarted block): the input is streaming again, and
-                    // is parsed again, whole, at the next stop or at the end.
-                    if self.input == Input::Parsed {
-                        self.input = Input::Start;
-                    }
-                }
+                self.json
+                    .get_or_insert_with(Vec::new)
+                    .extend_from_slice(text.as_bytes());
+                self.json_grew(!text.is_empty());
             }
             DeltaKind::Other => {}
         }
         fits
+    }
+
+    /// After argument text was appended (`grew`: some).
+    fn json_grew(&mut self, grew: bool) {
+        if grew {
+            self.dirty = true;
+            // Text after the parse (a delta after `content_block_stop`, or a
+            // restarted block): the input is streaming again, and is parsed
+            // again, whole, at the next stop or at the end.
+            if self.input == Input::Parsed {
+                self.input = Input::Start;
+            }
+        }
+    }
+
+    /// The buffer a string delta of `kind` appends to, if the block has it
+    /// yet (text and thinking start from the start's value, set by the
+    /// first delta's full fold).
+    fn buffer(&mut self, kind: DeltaKind) -> Option<&mut Vec<u8>> {
+        match kind {
+            DeltaKind::Text => self.text.as_mut(),
+            DeltaKind::Thinking => self.thinking.as_mut(),
+            DeltaKind::InputJson => self.json.as_mut(),
+            _ => None,
+        }
     }
 
     /// Parses the argument buffer once; whether it turned out invalid.
@@ -238,8 +260,8 @@ impl Block {
         }
         // One pass over the whole text, however many fragments it came in:
         // checked, not built (the Python side decodes it once, at the end).
-        let object = json.trim_ascii_start().starts_with('{');
-        let valid = object && super::validate::is_json(json.as_bytes());
+        let object = json.trim_ascii_start().starts_with(b"{");
+        let valid = object && super::validate::is_json(json);
         self.input = if object && valid {
             Input::Parsed
         } else {
@@ -416,6 +438,52 @@ impl Fold {
             self.mismatches += 1;
         }
         &block.name
+    }
+
+    /// The position of block `index`, if it exists.
+    fn find(&mut self, index: i64) -> Option<usize> {
+        if let Some((found, _)) = self.blocks.get(self.last) {
+            if *found == index {
+                return Some(self.last);
+            }
+        }
+        let at = self.blocks.binary_search_by_key(&index, |(i, _)| *i).ok()?;
+        self.last = at;
+        Some(at)
+    }
+
+    /// The fast path's `content_block_delta` (see `fast`): decodes the
+    /// string delta of `kind` that starts at `at` (just past its quote) in
+    /// `payload` straight onto block `index`'s buffer, with the effects
+    /// [`Fold::block_delta`] would have. `None`, with nothing changed, when
+    /// the block or its buffer does not exist yet, or the string or the
+    /// rest of the payload is not one the fast path takes. Otherwise the
+    /// block and where the delta's text starts in its buffer.
+    pub fn fast_delta(
+        &mut self,
+        index: i64,
+        kind: DeltaKind,
+        payload: &[u8],
+        at: usize,
+    ) -> Option<(&Block, usize)> {
+        let slot = self.find(index)?;
+        let (_, block) = self.blocks.get_mut(slot)?;
+        let buffer = block.buffer(kind)?;
+        let from = buffer.len();
+        let end = decode_fast(payload, at, buffer)?;
+        if !super::fast::closes(payload, end) {
+            buffer.truncate(from);
+            return None;
+        }
+        let grew = buffer.len() > from;
+        if kind == DeltaKind::InputJson {
+            block.json_grew(grew);
+        }
+        if BlockKind::of_delta(kind) != Some(block.kind) {
+            self.mismatches += 1;
+        }
+        let (_, block) = self.blocks.get(slot)?;
+        Some((block, from))
     }
 
     /// `content_block_stop`: the tool input is parsed, once.

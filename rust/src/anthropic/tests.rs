@@ -338,3 +338,250 @@ fn escapes_decode_like_serde_json_at_every_word_position() {
     assert!(reader::append_string(&mut cursor, &mut out).is_err());
     assert_eq!((out.as_str(), cursor.position()), ("", unterminated.len()));
 }
+
+/// Everything a fold ends with, to compare folds with the fast path on and
+/// off.
+#[derive(Debug, PartialEq)]
+struct Outcome {
+    snapshot: Vec<u8>,
+    usage: Option<Vec<u8>>,
+    status: Status,
+    counts: [u64; 8],
+    done: bool,
+    error: Option<ApiError>,
+    events: Vec<Event>,
+    timings: Timings,
+    errors: Vec<Error>,
+}
+
+/// Folds `stream` in reads of `step` bytes, read `i` at time `i`, with
+/// events on; the outcome and how many payloads the fast path folded.
+fn fold_fast(stream: &[u8], step: usize, fast: bool) -> (Outcome, u64) {
+    let mut acc = Accumulator::new(crate::DEFAULT_MAX_EVENT_SIZE, true);
+    acc.set_fast_path(fast);
+    let mut errors = Vec::new();
+    for (i, piece) in stream.chunks(step.max(1)).enumerate() {
+        if let Err(error) = acc.feed(piece, i as u64) {
+            errors.push(error);
+        }
+    }
+    assert_eq!(acc.finish(u64::MAX), Ok(()));
+    let fold = acc.fold();
+    let outcome = Outcome {
+        snapshot: acc.snapshot_json(),
+        usage: acc.usage_json(),
+        status: acc.status(),
+        counts: [
+            acc.chunks(),
+            acc.skipped(),
+            acc.ignored(),
+            acc.renamed(),
+            fold.mismatches,
+            fold.invalid_inputs,
+            fold.unknown_deltas,
+            acc.bytes(),
+        ],
+        done: acc.done(),
+        error: acc.error().cloned(),
+        events: acc.take_events(),
+        timings: acc.timings(),
+        errors,
+    };
+    (outcome, acc.state.fast_hits)
+}
+
+/// Asserts that the fast path changes nothing for `stream`, read whole, in
+/// small reads and byte by byte; how many payloads it folded.
+fn same_with_and_without_fast_path(name: &str, stream: &[u8]) -> u64 {
+    let mut hits = 0;
+    for step in [stream.len(), 7, 1] {
+        let (fast, matched) = fold_fast(stream, step, true);
+        let (full, none) = fold_fast(stream, step, false);
+        assert_eq!(none, 0);
+        assert_eq!(
+            String::from_utf8_lossy(&fast.snapshot),
+            String::from_utf8_lossy(&full.snapshot),
+            "{name}, reads of {step}: the fast path changed the message"
+        );
+        assert_eq!(fast, full, "{name}, reads of {step}");
+        hits = matched;
+    }
+    hits
+}
+
+#[test]
+fn the_fast_path_changes_nothing_on_any_fixture() {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/fixtures/anthropic");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "sse"))
+        .collect();
+    paths.sort();
+    assert!(paths.len() >= 50, "{} fixtures", paths.len());
+    let mut hits = 0;
+    for path in &paths {
+        let stream = std::fs::read(path).unwrap();
+        hits += same_with_and_without_fast_path(&path.display().to_string(), &stream);
+    }
+    hits += same_with_and_without_fast_path("TEXT", TEXT);
+    // Recorded streams are mostly delta events: most take the fast path.
+    assert!(hits > 1000, "{hits} fast-path payloads");
+}
+
+#[test]
+fn the_fast_path_changes_nothing_on_odd_deltas() {
+    let start = |index: u32, block: &str| {
+        format!(
+            "event: content_block_start\ndata: {{\"type\":\"content_block_start\",\"index\":{index},\"content_block\":{block}}}\n\n"
+        )
+    };
+    let delta = |name: &str, index: &str, kind: &str, field: &str, value: &str, tail: &str| {
+        format!(
+            "event: {name}\ndata: {{\"type\":\"content_block_delta\",\"index\":{index},\"delta\":{{\"type\":\"{kind}\",\"{field}\":{value}}}{tail}\n\n"
+        )
+    };
+    let tool = r#"{"type":"tool_use","id":"t","name":"f","input":{}}"#;
+    let text = r#"{"type":"text","text":"A"}"#;
+    let thinking = r#"{"type":"thinking","thinking":"","signature":""}"#;
+    let values = [
+        r#""plain""#,
+        r#""{\"a\": [1, \"x\"]}""#,
+        r#""\u00e9\ud83d\ude00 é 你好""#,
+        r#""a\nb\tc\\d\/e\"f""#,
+        r#""""#,
+        r#""\ud800""#,
+        r#""\x""#,
+        "\"raw\u{1}control\"",
+        "\"raw\u{1}control\\n\"",
+        r#""unterminated"#,
+        "5",
+        "null",
+        r#""a","partial_json":"b""#,
+        r#""abcdefghijklmnopqrstuvwxyz0123456789\"abcdefghijklmnop""#,
+    ];
+    let tails = [
+        "}",
+        "}    }",
+        "} } ",
+        "}} x",
+        "},\"index\":3}",
+        "}\n",
+        "}\u{c}}",
+    ];
+    let kinds = [
+        ("text_delta", "text"),
+        ("input_json_delta", "partial_json"),
+        ("thinking_delta", "thinking"),
+    ];
+    let mut stream = String::from(
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"model\":\"x\",\"content\":[]}}\n\n",
+    );
+    // Deltas before their block, then blocks of every kind, each with
+    // deltas of every kind, shape and value; a stop and more text after it.
+    for (i, (kind, field)) in kinds.iter().enumerate() {
+        stream += &delta("content_block_delta", "9", kind, field, r#""early""#, "}");
+        for (index, block) in [tool, text, thinking].iter().enumerate() {
+            let index = index + 3 * i;
+            stream += &start(index as u32, block);
+            for (v, value) in values.iter().enumerate() {
+                let tail = tails[v % tails.len()];
+                let name = if v % 5 == 4 {
+                    "renamed"
+                } else {
+                    "content_block_delta"
+                };
+                for (other, field) in kinds {
+                    stream += &delta(name, &index.to_string(), other, field, value, tail);
+                    stream += &delta(name, &index.to_string(), other, field, value, "}");
+                }
+            }
+            stream += &format!("data: {{\"type\":\"content_block_stop\",\"index\":{index}}}\n\n");
+            stream += &delta(
+                "content_block_delta",
+                &index.to_string(),
+                kind,
+                field,
+                r#""{}""#,
+                "}",
+            );
+        }
+    }
+    stream += &delta(
+        "content_block_delta",
+        "01",
+        "text_delta",
+        "text",
+        r#""x""#,
+        "}",
+    );
+    stream += &delta(
+        "content_block_delta",
+        "-1",
+        "text_delta",
+        "text",
+        r#""x""#,
+        "}",
+    );
+    stream += "data: {\"type\":\"message_stop\"}\n\n";
+    let hits = same_with_and_without_fast_path("odd deltas", stream.as_bytes());
+    assert!(hits > 100, "{hits} fast-path payloads");
+}
+
+#[test]
+fn the_fast_decoder_decodes_like_the_full_one_at_every_block_position() {
+    let inserts = [
+        "\\\"",
+        "\\\\",
+        "\\n",
+        "\\u00e9",
+        "é",
+        "\\ud83d\\ude00",
+        "\u{1}\\t",
+        "\u{1}",
+        "\\q",
+        "\\ud800",
+        "\\u12",
+        "\u{7f}",
+        "\\\\\\\"",
+        "\\\"\\\"x\\\"",
+        "\\/\\b\\f\\n\\r\\t",
+        "a\\\"b\\\\c\\u0041d\\\"é\\\"",
+        "\\\"\\u00e9\\\"\\ud83d\\ude00\\\"",
+        "\\\"\\q\\\"",
+        "\\\"\u{1}\\\"",
+    ];
+    for at in 0..=40 {
+        for insert in inserts {
+            let body = format!("{}{insert}{}", "a".repeat(at), "b".repeat(40 - at));
+            for tail in ["\"", "\"}}", "\"   }  }      "] {
+                let case = format!("\"{body}{tail}");
+                let mut full = String::from("kept");
+                let mut cursor = crate::json::Cursor::new(case.as_bytes());
+                let want = reader::append_string(&mut cursor, &mut full);
+                let mut fast = b"kept".to_vec();
+                match super::strings::decode_fast(case.as_bytes(), 1, &mut fast) {
+                    Some(end) => {
+                        assert_eq!(want, Ok(true), "{case}");
+                        assert_eq!(fast, full.as_bytes(), "{case}");
+                        assert_eq!(end, cursor.position(), "{case}");
+                    }
+                    None => {
+                        assert_eq!(fast, b"kept", "{case}");
+                        // Only raw control characters are left to the full
+                        // read when it would take the string.
+                        assert!(want.is_err() || insert.contains('\u{1}'), "{case}");
+                    }
+                }
+            }
+            let cut = format!("\"{body}");
+            let mut fast = Vec::new();
+            assert_eq!(
+                super::strings::decode_fast(cut.as_bytes(), 1, &mut fast),
+                None
+            );
+            assert!(fast.is_empty());
+        }
+    }
+}

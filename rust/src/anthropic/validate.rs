@@ -9,7 +9,7 @@ pub fn is_json(text: &[u8]) -> bool {
     document(text).is_some()
 }
 
-use super::reader::next_special;
+use super::strings::{classify, next_special};
 
 fn is_space(byte: u8) -> bool {
     matches!(byte, b' ' | b'\t' | b'\n' | b'\r')
@@ -91,7 +91,25 @@ fn key(data: &[u8], at: usize) -> Option<usize> {
 }
 
 /// The string whose body starts at `at`; the position after its quote.
-fn string(data: &[u8], mut at: usize) -> Option<usize> {
+#[inline(always)]
+fn string(data: &[u8], at: usize) -> Option<usize> {
+    // Most strings are short keys and values with no escape: one block.
+    if let Some(block) = data
+        .get(at..at + 16)
+        .and_then(|b| <&[u8; 16]>::try_from(b).ok())
+    {
+        let specials = classify(block).specials();
+        let end = at + specials.trailing_zeros() as usize;
+        if specials != 0 && data.get(end) == Some(&b'"') {
+            return Some(end + 1);
+        }
+    }
+    escaped_string(data, at)
+}
+
+/// [`string`] one special byte at a time.
+#[inline(never)]
+fn escaped_string(data: &[u8], mut at: usize) -> Option<usize> {
     loop {
         at = next_special(data, at);
         match *data.get(at)? {
