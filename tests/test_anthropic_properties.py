@@ -15,6 +15,7 @@ import contextlib
 import json
 from typing import Any
 
+import msgspec
 import pytest
 from anthropic_reference import encode_events, reference_fold
 from chunkfold import MessageAccumulator, MessageEventDecoder
@@ -340,3 +341,79 @@ def test_long_tool_inputs_fold_in_one_parse(fragments: int) -> None:
     acc.feed(encode_events(stream))
     block = acc.finish().content[0]
     assert getattr(block, "input", None) == {"items": [{"k": "v"}] * fragments}
+
+
+# JSON that serde_json lets through but msgspec refuses, as a tool input and
+# inside a block's start: the accumulator must refuse it at feed time
+# (invalid input, or a malformed payload), never leave it for finish().
+_MSGSPEC_REFUSES = [
+    '{"a": "\\ud800"}',
+    '{"a": "\\udc00"}',
+    '{"a": "\\ud800\\u0041"}',
+    '{"a": 1e400}',
+    '{"a": ' + "[" * 2000 + "]" * 2000 + "}",
+]
+
+
+def _tool_stream(start_input: str, partial: str | None) -> bytes:
+    start = {
+        "type": "content_block_start",
+        "index": 0,
+        "content_block": {"type": "tool_use", "id": "t", "name": "f"},
+    }
+    raw_start = json.dumps(start)[:-2] + ', "input": ' + start_input + "}}"
+    events: list[tuple[str, Any]] = [
+        (
+            "message_start",
+            {
+                "type": "message_start",
+                "message": {
+                    "id": "m",
+                    "type": "message",
+                    "role": "assistant",
+                    "model": "c",
+                    "content": [],
+                    "stop_reason": None,
+                    "stop_sequence": None,
+                    "usage": {"input_tokens": 1, "output_tokens": 1},
+                },
+            },
+        ),
+    ]
+    body = encode_events(events) + b"event: content_block_start\ndata: " + raw_start.encode() + b"\n\n"
+    if partial is not None:
+        delta = {"type": "input_json_delta", "partial_json": partial}
+        body += encode_events(
+            [("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": delta})]
+        )
+    return body + encode_events(
+        [
+            ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+            ("message_stop", {"type": "message_stop"}),
+        ]
+    )
+
+
+@pytest.mark.parametrize("text", _MSGSPEC_REFUSES, ids=range(len(_MSGSPEC_REFUSES)))
+def test_tool_input_msgspec_refuses_is_invalid_not_a_crash_in_finish(text: str) -> None:
+    with pytest.raises((msgspec.DecodeError, RecursionError)):
+        msgspec.json.decode(text)
+    acc = MessageAccumulator()
+    acc.feed(_tool_stream("{}", text))
+    message = acc.finish()
+    assert acc.invalid_inputs == 1
+    assert message.content[0].input is None
+    assert message.content[0].input_json == text
+
+
+@pytest.mark.parametrize("text", _MSGSPEC_REFUSES, ids=range(len(_MSGSPEC_REFUSES)))
+def test_start_input_msgspec_refuses_is_a_malformed_payload(text: str) -> None:
+    acc = MessageAccumulator()
+    with pytest.raises(ChunkfoldError) as raised:
+        acc.feed(_tool_stream(text, None))
+    assert raised.value.offset == len(_tool_stream("{}", None).split(b"event: content_block_start")[0])
+    assert acc.finish().content == []
+    lenient = MessageAccumulator(strict=False)
+    lenient.feed(_tool_stream(text, None))
+    assert lenient.skipped == 1
+    assert lenient.finish().content == []

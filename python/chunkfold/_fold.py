@@ -14,6 +14,8 @@ import threading
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 
+import msgspec
+
 from chunkfold.errors import ChunkDecodeError, EventTooLargeError, StreamAPIError
 
 __all__: list[str] = []
@@ -32,6 +34,27 @@ front_feed = property(
     the malformed payload or oversized event earliest in the stream among
     those in ``data`` is raised, its ``decoded`` holding this read's events.""",
 )
+
+
+#: What msgspec raises for a result it cannot decode (nesting deeper than it
+#: recurses is a ``RecursionError``).
+UNDECODABLE = (msgspec.MsgspecError, RecursionError)
+
+
+def undecodable_result(raw: bytes, offset: int, cause: BaseException) -> ChunkDecodeError:
+    """The error ``snapshot()`` and ``finish()`` raise when the folded result does
+    not decode: a value the fold keeps as the provider sent it (a Responses
+    output item, chat logprob tokens) is JSON msgspec refuses, such as a lone
+    surrogate escape or a number beyond a float's range. ``offset`` is the
+    stream position (bytes fed); msgspec's error is the ``__cause__``."""
+    error = ChunkDecodeError(
+        f"the folded result does not decode (stream position {offset}): a value kept as the "
+        f"provider sent it is JSON msgspec refuses: {cause}",
+        offset=offset,
+        excerpt=raw[:200],
+    )
+    error.__cause__ = cause
+    return error
 
 
 class _CoreFold(Protocol):

@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 
 from chunkfold import _core
-from chunkfold._fold import _Fold
+from chunkfold._fold import UNDECODABLE, _Fold, undecodable_result
 from chunkfold.anthropic.decoder import _api_error
 from chunkfold.anthropic.events import (
     BlockStopped,
@@ -96,7 +96,11 @@ class MessageAccumulator(_Fold[MessageStreamEvent]):
     def snapshot(self) -> Message:
         """The message as folded so far. A tool input still streaming is the
         start's (``{}``), with the text so far in ``input_json``."""
-        return decode_message(self._core.snapshot_json(), lenient=True)
+        raw = self._core.snapshot_json()
+        try:
+            return decode_message(raw, lenient=True)
+        except UNDECODABLE as exc:  # pragma: no cover - the fold checks what it copies (validate.rs)
+            raise undecodable_result(raw, self.bytes, exc) from exc
 
     def finish(self) -> Message:
         """Ends the stream and returns the final message.

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import msgspec
 
 from chunkfold import _core
-from chunkfold._fold import front_feed
+from chunkfold._fold import UNDECODABLE, front_feed, undecodable_result
 from chunkfold.chat.decoder import raise_if_api_error
 from chunkfold.chat.models import ChatCompletion, ChatCompletionChunk, Choice, ChoiceDelta, CompletionUsage
 from chunkfold.errors import ChunkDecodeError, EventTooLargeError, StreamAPIError
@@ -123,7 +123,10 @@ class ChatCompletionAccumulator:
         annotation or token is dropped.
         """
         raw = self._core.snapshot_json()
-        completion = _lenient(raw, _completion_decoder, ChatCompletion)
+        try:
+            completion = _lenient(raw, _completion_decoder, ChatCompletion)
+        except UNDECODABLE as exc:
+            raise undecodable_result(raw, self.bytes, exc) from exc
         if completion is None:  # pragma: no cover - the fold writes its own fields typed
             raise ChunkDecodeError("the folded completion does not decode", offset=0, excerpt=raw[:200])
         return completion

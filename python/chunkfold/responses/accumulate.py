@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 
 from chunkfold import _core
-from chunkfold._fold import _Fold
+from chunkfold._fold import UNDECODABLE, _Fold, undecodable_result
 from chunkfold.errors import StreamAPIError
 from chunkfold.events import (
     ArgumentsDelta,
@@ -97,7 +97,11 @@ class ResponseAccumulator(_Fold[StreamEvent]):
 
     def snapshot(self) -> Response:
         """The response as folded so far."""
-        response = decode_response(self._core.snapshot_json())
+        raw = self._core.snapshot_json()
+        try:
+            response = decode_response(raw)
+        except UNDECODABLE as exc:
+            raise undecodable_result(raw, self.bytes, exc) from exc
         error = self.error
         if error is not None and not isinstance(response.error, ResponseError):
             response.error = ResponseError(code=str(error.code or error.type or ""), message=error.message)

@@ -290,16 +290,14 @@ impl State {
             Err(error) => return Err(self.malformed(event, &error.to_string())),
         };
         // Events whose values are copied into the result are checked
-        // whole, so that the result is always valid JSON.
+        // whole, so that the result is always JSON that msgspec decodes.
         let copies = !matches!(
             read.kind,
             Kind::BlockDelta | Kind::BlockStop | Kind::Ping | Kind::Error | Kind::Other
         ) || read.delta.is_some_and(|d| d.kind == DeltaKind::Citations)
             || read.bedrock.is_some();
-        if copies {
-            if let Err(error) = serde_json::from_slice::<serde::de::IgnoredAny>(event.data) {
-                return Err(self.malformed(event, &error.to_string()));
-            }
+        if copies && !validate::is_json(event.data) {
+            return Err(self.malformed(event, validate::REFUSED));
         }
         let name = match read.type_span {
             Some((a, b)) => event.data.get(a..b).unwrap_or_default(),

@@ -1,10 +1,24 @@
 //! The one check of a tool's argument text at `content_block_stop`: is it
-//! one JSON value? It accepts exactly what serde_json's `IgnoredAny` does
-//! (an explicit bracket stack, so any depth; `\u` escapes checked as hex
-//! digits, lone surrogates let through), in a single pass that builds
-//! nothing: the Python side decodes the text once, into the `input` dict.
+//! one JSON value that msgspec will decode? The Python side decodes the text
+//! once, into the `input` dict, so the check accepts what serde_json's
+//! `IgnoredAny` does less what msgspec refuses: a lone UTF-16 surrogate
+//! escape, a number beyond `f64` (`1e400`), and nesting deeper than
+//! [`MAX_DEPTH`] (msgspec's decode recurses and would raise
+//! `RecursionError`). A single pass with an explicit bracket stack that
+//! builds nothing.
 
-/// Whether `text` is one JSON value, with only whitespace around it.
+/// The deepest nesting of arrays and objects accepted: deeper, msgspec's
+/// recursive decode would come near Python's recursion limit (1,000 frames,
+/// the caller's included). jiter, under anthropic-sdk-python's partial
+/// parse, stops at 200.
+pub const MAX_DEPTH: usize = 256;
+
+/// Why [`is_json`] refused a payload, for error messages.
+pub const REFUSED: &str = "not JSON, or JSON that msgspec refuses (a lone surrogate escape, \
+     a number beyond the range of a float, or nesting deeper than 256)";
+
+/// Whether `text` is one JSON value, with only whitespace around it, that
+/// msgspec decodes (see the module docs).
 pub fn is_json(text: &[u8]) -> bool {
     document(text).is_some()
 }
@@ -31,6 +45,10 @@ fn document(data: &[u8]) -> Option<()> {
     let mut at = 0;
     loop {
         at = skip_space(data, at);
+        let opens = matches!(data.get(at), Some(b'{' | b'['));
+        if opens && stack.len() >= MAX_DEPTH {
+            return None;
+        }
         match *data.get(at)? {
             b'{' => {
                 at = skip_space(data, at + 1);
@@ -116,13 +134,7 @@ fn escaped_string(data: &[u8], mut at: usize) -> Option<usize> {
             b'"' => return Some(at + 1),
             b'\\' => match *data.get(at + 1)? {
                 b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => at += 2,
-                b'u' => {
-                    let hex = data.get(at + 2..at + 6)?;
-                    if !hex.iter().all(u8::is_ascii_hexdigit) {
-                        return None;
-                    }
-                    at += 6;
-                }
+                b'u' => at = unicode_escape(data, at)?,
                 _ => return None,
             },
             // A raw control character.
@@ -131,12 +143,52 @@ fn escaped_string(data: &[u8], mut at: usize) -> Option<usize> {
     }
 }
 
+/// The `\uXXXX` escape at `at` (its backslash), with the low surrogate
+/// escape that must follow a high one; the position after. A lone
+/// surrogate, high or low, is refused, as msgspec refuses it.
+fn unicode_escape(data: &[u8], at: usize) -> Option<usize> {
+    let unit = hex4(data, at + 2)?;
+    match unit {
+        0xD800..=0xDBFF => {
+            let low = (data.get(at + 6..at + 8)? == b"\\u")
+                .then(|| hex4(data, at + 8))
+                .flatten()?;
+            (0xDC00..=0xDFFF).contains(&low).then_some(at + 12)
+        }
+        0xDC00..=0xDFFF => None,
+        _ => Some(at + 6),
+    }
+}
+
+/// The four hex digits at `at`, as a UTF-16 code unit.
+fn hex4(data: &[u8], at: usize) -> Option<u16> {
+    let hex = std::str::from_utf8(data.get(at..at + 4)?).ok()?;
+    if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    u16::from_str_radix(hex, 16).ok()
+}
+
 fn literal(data: &[u8], at: usize, word: &[u8]) -> Option<usize> {
     (data.get(at..at + word.len())? == word).then_some(at + word.len())
 }
 
-/// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?` at `at`; the position after.
-fn number(data: &[u8], mut at: usize) -> Option<usize> {
+/// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?` at `at`; the position
+/// after. A number with a fraction or an exponent is a float to msgspec,
+/// which refuses one beyond `f64`'s range; an integer may be any size.
+fn number(data: &[u8], start: usize) -> Option<usize> {
+    let end = number_end(data, start)?;
+    let text = data.get(start..end)?;
+    if text.iter().any(|b| matches!(b, b'.' | b'e' | b'E')) {
+        let value: f64 = std::str::from_utf8(text).ok()?.parse().ok()?;
+        if !value.is_finite() {
+            return None;
+        }
+    }
+    Some(end)
+}
+
+fn number_end(data: &[u8], mut at: usize) -> Option<usize> {
     if data.get(at) == Some(&b'-') {
         at += 1;
     }
@@ -180,8 +232,13 @@ fn some_digits(data: &[u8], at: usize) -> Option<usize> {
 mod tests {
     use super::is_json;
 
+    use super::MAX_DEPTH;
+
+    /// serde_json building a `Value` refuses lone surrogates and numbers
+    /// beyond `f64`, as msgspec does (its own nesting limit, 128, is not
+    /// reached by these cases).
     fn serde_accepts(text: &[u8]) -> bool {
-        serde_json::from_slice::<serde::de::IgnoredAny>(text).is_ok()
+        serde_json::from_slice::<serde_json::Value>(text).is_ok()
     }
 
     const DOCUMENTS: [&str; 8] = [
@@ -251,9 +308,37 @@ mod tests {
     }
 
     #[test]
-    fn any_depth_is_checked_without_recursion() {
-        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
-        assert!(is_json(deep.as_bytes()));
+    fn what_msgspec_refuses_is_refused() {
+        for (text, ok) in [
+            (r#""\ud83d\ude00""#, true),
+            (r#""\ud800""#, false),
+            (r#""\ud800x""#, false),
+            (r#""\ud800\u0041""#, false),
+            (r#""\udc00""#, false),
+            (r#""\udfff\ud800""#, false),
+            (r#""\uD83D\uDE00""#, true),
+            ("1e308", true),
+            ("1e400", false),
+            ("-1.8e308", false),
+            ("1e-400", true),
+            ("123456789012345678901234567890", true),
+            ("1234567890123456789012345678901234567890.5e300", false),
+        ] {
+            assert_eq!(is_json(text.as_bytes()), ok, "{text}");
+            assert_eq!(serde_accepts(text.as_bytes()), ok, "serde_json on {text}");
+        }
+    }
+
+    #[test]
+    fn nesting_is_checked_without_recursion_up_to_the_limit() {
+        let nested = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        assert!(is_json(nested(MAX_DEPTH).as_bytes()));
+        assert!(!is_json(nested(MAX_DEPTH + 1).as_bytes()));
+        let objects = format!("{}1{}", r#"{"a":"#.repeat(MAX_DEPTH), "}".repeat(MAX_DEPTH));
+        assert!(is_json(objects.as_bytes()));
+        assert!(!is_json(format!("[{objects}]").as_bytes()));
+        let deep = nested(100_000);
+        assert!(!is_json(deep.as_bytes()));
         assert!(!is_json(&deep.as_bytes()[1..]));
     }
 }
