@@ -385,7 +385,7 @@ fn copy_plain(body: &[u8], mut i: usize, out: &mut Vec<u8>) -> usize {
 /// The character of the escape whose letter is at `at` (just after the
 /// backslash), and how many bytes it took; `None` where serde_json would
 /// reject it: an unknown escape or a lone surrogate.
-fn escape(data: &[u8], at: usize) -> Option<(char, usize)> {
+pub fn escape(data: &[u8], at: usize) -> Option<(char, usize)> {
     let plain = match *data.get(at)? {
         b'"' => '"',
         b'\\' => '\\',

@@ -23,7 +23,7 @@ pub fn is_json(text: &[u8]) -> bool {
     document(text).is_some()
 }
 
-use super::strings::{classify, next_special};
+use super::strings::{classify, escape, next_special};
 
 fn is_space(byte: u8) -> bool {
     matches!(byte, b' ' | b'\t' | b'\n' | b'\r')
@@ -132,41 +132,12 @@ fn escaped_string(data: &[u8], mut at: usize) -> Option<usize> {
         at = next_special(data, at);
         match *data.get(at)? {
             b'"' => return Some(at + 1),
-            b'\\' => match *data.get(at + 1)? {
-                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => at += 2,
-                b'u' => at = unicode_escape(data, at)?,
-                _ => return None,
-            },
+            // A lone surrogate is refused here, as msgspec refuses it.
+            b'\\' => at += 1 + escape(data, at + 1)?.1,
             // A raw control character.
             _ => return None,
         }
     }
-}
-
-/// The `\uXXXX` escape at `at` (its backslash), with the low surrogate
-/// escape that must follow a high one; the position after. A lone
-/// surrogate, high or low, is refused, as msgspec refuses it.
-fn unicode_escape(data: &[u8], at: usize) -> Option<usize> {
-    let unit = hex4(data, at + 2)?;
-    match unit {
-        0xD800..=0xDBFF => {
-            let low = (data.get(at + 6..at + 8)? == b"\\u")
-                .then(|| hex4(data, at + 8))
-                .flatten()?;
-            (0xDC00..=0xDFFF).contains(&low).then_some(at + 12)
-        }
-        0xDC00..=0xDFFF => None,
-        _ => Some(at + 6),
-    }
-}
-
-/// The four hex digits at `at`, as a UTF-16 code unit.
-fn hex4(data: &[u8], at: usize) -> Option<u16> {
-    let hex = std::str::from_utf8(data.get(at..at + 4)?).ok()?;
-    if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    u16::from_str_radix(hex, 16).ok()
 }
 
 fn literal(data: &[u8], at: usize, word: &[u8]) -> Option<usize> {
