@@ -11,6 +11,8 @@
 //! malformed value the fold never looks at may pass unnoticed.
 
 mod skip;
+pub mod strings;
+pub mod validate;
 
 use std::borrow::Cow;
 use std::fmt;

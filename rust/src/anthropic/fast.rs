@@ -10,7 +10,7 @@
 //! that starts with the same bytes has the same index and delta kind, since
 //! [`header`] reads nothing past them (one memory compare instead of four).
 //! The string is then decoded straight onto the block's own buffer
-//! ([`decode_fast`](super::strings::decode_fast)), with no copy in between,
+//! ([`decode_fast`](crate::json::strings::decode_fast)), with no copy in between,
 //! and the rest of the payload must close the two objects
 //! ([`closes`]).
 //!

@@ -9,8 +9,6 @@ mod fast;
 mod output;
 mod reader;
 mod state;
-mod strings;
-mod validate;
 
 pub use reader::{DeltaKind, Kind};
 pub use state::{Block, BlockKind, Fold, Input};
@@ -296,8 +294,8 @@ impl State {
             Kind::BlockDelta | Kind::BlockStop | Kind::Ping | Kind::Error | Kind::Other
         ) || read.delta.is_some_and(|d| d.kind == DeltaKind::Citations)
             || read.bedrock.is_some();
-        if copies && !validate::is_json(event.data) {
-            return Err(self.malformed(event, validate::REFUSED));
+        if copies && !crate::json::validate::is_json(event.data) {
+            return Err(self.malformed(event, crate::json::validate::REFUSED));
         }
         let name = match read.type_span {
             Some((a, b)) => event.data.get(a..b).unwrap_or_default(),

@@ -8,7 +8,7 @@
 
 use crate::json::{Cursor, JsonError, Result};
 
-pub use super::strings::append_string;
+pub use crate::json::strings::append_string;
 
 use super::fast;
 

@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 
 use super::reader::{opt_string, span, value_start, Delta, DeltaKind};
-use super::strings::decode_fast;
+use crate::json::strings::decode_fast;
 use crate::json::{Cursor, Result};
 
 /// What a block holds, by its `type` (or, for a block no
@@ -261,7 +261,7 @@ impl Block {
         // One pass over the whole text, however many fragments it came in:
         // checked, not built (the Python side decodes it once, at the end).
         let object = json.trim_ascii_start().starts_with(b"{");
-        let valid = object && super::validate::is_json(json);
+        let valid = object && crate::json::validate::is_json(json);
         self.input = if object && valid {
             Input::Parsed
         } else {

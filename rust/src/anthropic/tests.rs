@@ -561,7 +561,7 @@ fn the_fast_decoder_decodes_like_the_full_one_at_every_block_position() {
                 let mut cursor = crate::json::Cursor::new(case.as_bytes());
                 let want = reader::append_string(&mut cursor, &mut full);
                 let mut fast = b"kept".to_vec();
-                match super::strings::decode_fast(case.as_bytes(), 1, &mut fast) {
+                match crate::json::strings::decode_fast(case.as_bytes(), 1, &mut fast) {
                     Some(end) => {
                         assert_eq!(want, Ok(true), "{case}");
                         assert_eq!(fast, full.as_bytes(), "{case}");
@@ -578,7 +578,7 @@ fn the_fast_decoder_decodes_like_the_full_one_at_every_block_position() {
             let cut = format!("\"{body}");
             let mut fast = Vec::new();
             assert_eq!(
-                super::strings::decode_fast(cut.as_bytes(), 1, &mut fast),
+                crate::json::strings::decode_fast(cut.as_bytes(), 1, &mut fast),
                 None
             );
             assert!(fast.is_empty());

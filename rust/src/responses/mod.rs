@@ -18,6 +18,7 @@ use reader::Fields;
 pub use reader::Scan;
 pub use state::{Counts, Event, Fold, Item, Part, PartKind, Terminal, TextField};
 
+use crate::json::validate;
 use crate::sse::{Event as SseEvent, Scanner, Tail};
 use crate::stream::{self, excerpt, ApiError, Timings};
 use crate::Error;
@@ -318,7 +319,21 @@ impl State {
         is_error_event: bool,
     ) -> Result<Option<Fields>, Error> {
         self.arena.clear();
-        match reader::read(event.data, &mut self.arena) {
+        let read = reader::read(event.data, &mut self.arena).map_err(|e| e.to_string());
+        // Items, parts, responses and annotations are copied as sent:
+        // checked whole, so that the result is JSON msgspec decodes.
+        let read = read.and_then(|fields| {
+            let copies = fields.item.is_some()
+                || fields.part.is_some()
+                || fields.response.is_some()
+                || fields.annotation.is_some()
+                || fields.output.is_some();
+            match copies && !validate::is_json(event.data) {
+                true => Err(validate::REFUSED.to_owned()),
+                false => Ok(fields),
+            }
+        });
+        match read {
             Ok(fields) => {
                 if !is_error_event && !self.no_templates {
                     self.templates.learn(event.data, &fields, &self.arena);
@@ -330,11 +345,11 @@ impl State {
                 self.chunks += 1;
                 Ok(None)
             }
-            Err(error) => {
+            Err(message) => {
                 self.skipped += 1;
                 Err(Error::Json {
                     offset: event.offset,
-                    message: error.to_string(),
+                    message,
                     excerpt: excerpt(event.data),
                 })
             }

@@ -1,6 +1,7 @@
-//! JSON string bodies: the full decoder the reader uses, the fast decoder
-//! of the delta fast path (`fast`), and the scan for a body's next special
-//! byte that the tool-input check (`validate`) uses.
+//! JSON string bodies: the full decoder the Anthropic reader uses, the fast
+//! decoder of its delta fast path (`anthropic::fast`), and the scan for a
+//! body's next special byte that the msgspec check ([`super::validate`])
+//! uses.
 //!
 //! The fast ones take sixteen bytes at a time ([`classify`]): one mask of
 //! the bytes a string body cannot hold as they are (`"`, `\\`, controls) and
@@ -8,8 +9,6 @@
 //! no UTF-8 check.
 
 use crate::json::{Cursor, JsonError, Result};
-
-use super::reader::value_start;
 
 /// Whether a string's body cannot hold `byte` as it is: `"`, `\\` and the
 /// control characters.
@@ -24,7 +23,8 @@ fn special(byte: u8) -> bool {
 /// bytes are copied run by run into `out`'s own buffer and checked as UTF-8
 /// once at the end. Any other value is stepped over as absent.
 pub fn append_string(cursor: &mut Cursor<'_>, out: &mut String) -> Result<bool> {
-    let start = value_start(cursor)?;
+    cursor.peek()?;
+    let start = cursor.position();
     if cursor.peek()? != b'"' {
         cursor.skip()?;
         return Ok(false);

@@ -1,6 +1,9 @@
-//! The one check of a tool's argument text at `content_block_stop`: is it
-//! one JSON value that msgspec will decode? The Python side decodes the text
-//! once, into the `input` dict, so the check accepts what serde_json's
+//! Is a JSON text one value that msgspec will decode? The folds copy some
+//! values as the provider sent them, and the Python side decodes the result
+//! with msgspec, so they check those values with this first: the Anthropic
+//! fold each tool's argument text at `content_block_stop` and every event
+//! whose values it copies, the Responses fold every event that carries an
+//! item, part, response or annotation. It accepts what serde_json's
 //! `IgnoredAny` does less what msgspec refuses: a lone UTF-16 surrogate
 //! escape, a number beyond `f64` (`1e400`), and nesting deeper than
 //! [`MAX_DEPTH`] (msgspec's decode recurses and would raise
