@@ -20,6 +20,8 @@ pub mod json;
 pub mod responses;
 pub mod sse;
 pub mod stream;
+#[cfg(test)]
+mod testing;
 
 pub use error::Error;
 pub use sse::{Event, Scanner, Tail, DEFAULT_MAX_EVENT_SIZE};

@@ -1,4 +1,5 @@
 use super::*;
+use crate::testing::same_with_and_without;
 
 const TEXT: &[u8] = b"event: message_start\n\
 data: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-x\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":10,\"cache_read_input_tokens\":5,\"output_tokens\":1}}}\n\n\
@@ -392,40 +393,13 @@ fn fold_fast(stream: &[u8], step: usize, fast: bool) -> (Outcome, u64) {
 
 /// Asserts that the fast path changes nothing for `stream`, read whole, in
 /// small reads and byte by byte; how many payloads it folded.
-fn same_with_and_without_fast_path(name: &str, stream: &[u8]) -> u64 {
-    let mut hits = 0;
-    for step in [stream.len(), 7, 1] {
-        let (fast, matched) = fold_fast(stream, step, true);
-        let (full, none) = fold_fast(stream, step, false);
-        assert_eq!(none, 0);
-        assert_eq!(
-            String::from_utf8_lossy(&fast.snapshot),
-            String::from_utf8_lossy(&full.snapshot),
-            "{name}, reads of {step}: the fast path changed the message"
-        );
-        assert_eq!(fast, full, "{name}, reads of {step}");
-        hits = matched;
-    }
-    hits
-}
-
 #[test]
 fn the_fast_path_changes_nothing_on_any_fixture() {
-    let dir =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/fixtures/anthropic");
-    let mut paths: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|e| e == "sse"))
-        .collect();
-    paths.sort();
-    assert!(paths.len() >= 50, "{} fixtures", paths.len());
     let mut hits = 0;
-    for path in &paths {
-        let stream = std::fs::read(path).unwrap();
-        hits += same_with_and_without_fast_path(&path.display().to_string(), &stream);
+    for (name, stream) in crate::testing::fixtures("anthropic", 50) {
+        hits += same_with_and_without(&name, &stream, fold_fast);
     }
-    hits += same_with_and_without_fast_path("TEXT", TEXT);
+    hits += same_with_and_without("TEXT", TEXT, fold_fast);
     // Recorded streams are mostly delta events: most take the fast path.
     assert!(hits > 1000, "{hits} fast-path payloads");
 }
@@ -525,7 +499,7 @@ fn the_fast_path_changes_nothing_on_odd_deltas() {
         "}",
     );
     stream += "data: {\"type\":\"message_stop\"}\n\n";
-    let hits = same_with_and_without_fast_path("odd deltas", stream.as_bytes());
+    let hits = same_with_and_without("odd deltas", stream.as_bytes(), fold_fast);
     assert!(hits > 100, "{hits} fast-path payloads");
 }
 

@@ -308,11 +308,7 @@ fn decode_fast_into(body: &[u8], out: &mut Vec<u8>) -> Option<usize> {
                 w += 1;
             }
             if stopped {
-                let (plain, used) = escape(body, i + 1)?;
-                let len = plain.len_utf8();
-                plain.encode_utf8(buf.get_mut(w..w + len)?);
-                i += 1 + used;
-                w += len;
+                (i, w) = put_escape(body, i, buf, w)?;
                 continue;
             }
             buf.get_mut(w..w + 16)?
@@ -331,11 +327,7 @@ fn decode_fast_into(body: &[u8], out: &mut Vec<u8>) -> Option<usize> {
             i += run as usize;
             w += run as usize;
             if body.get(i) == Some(&b'\\') {
-                let (plain, used) = escape(body, i + 1)?;
-                let len = plain.len_utf8();
-                plain.encode_utf8(buf.get_mut(w..w + len)?);
-                i += 1 + used;
-                w += len;
+                (i, w) = put_escape(body, i, buf, w)?;
                 continue;
             }
         }
@@ -380,6 +372,16 @@ fn copy_plain(body: &[u8], mut i: usize, out: &mut Vec<u8>) -> usize {
         i += 1;
     }
     i
+}
+
+/// Decodes the escape whose backslash is `body[i]` into `buf` at `w`;
+/// where reading and writing go on.
+#[inline(always)]
+fn put_escape(body: &[u8], i: usize, buf: &mut [u8], w: usize) -> Option<(usize, usize)> {
+    let (plain, used) = escape(body, i + 1)?;
+    let len = plain.len_utf8();
+    plain.encode_utf8(buf.get_mut(w..w + len)?);
+    Some((i + 1 + used, w + len))
 }
 
 /// The character of the escape whose letter is at `at` (just after the

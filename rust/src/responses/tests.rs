@@ -1,5 +1,6 @@
 use super::*;
 use crate::stream::{ApiError, Timings};
+use crate::testing::same_with_and_without;
 use crate::DEFAULT_MAX_EVENT_SIZE;
 
 const TEXT: &[u8] = include_bytes!("../../../tests/data/fixtures/responses/mira-text-gpt4o.sse");
@@ -243,38 +244,11 @@ fn fold_templated(stream: &[u8], step: usize, templates: bool) -> (Outcome, u64)
 
 /// Asserts that the templates change nothing for `stream`, read whole, in
 /// small reads and byte by byte; returns how many payloads they matched.
-fn same_with_and_without_templates(name: &str, stream: &[u8]) -> u64 {
-    let mut hits = 0;
-    for step in [stream.len(), 7, 1] {
-        let (cached, matched) = fold_templated(stream, step, true);
-        let (uncached, none) = fold_templated(stream, step, false);
-        assert_eq!(none, 0);
-        assert_eq!(
-            String::from_utf8_lossy(&cached.snapshot),
-            String::from_utf8_lossy(&uncached.snapshot),
-            "{name}, reads of {step}: the templates changed the response"
-        );
-        assert_eq!(cached, uncached, "{name}, reads of {step}");
-        hits = matched;
-    }
-    hits
-}
-
 #[test]
 fn templates_change_nothing_on_any_fixture() {
-    let dir =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/fixtures/responses");
-    let mut paths: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|e| e == "sse"))
-        .collect();
-    paths.sort();
-    assert!(paths.len() >= 70, "{} fixtures", paths.len());
     let mut hits = 0;
-    for path in &paths {
-        let stream = std::fs::read(path).unwrap();
-        hits += same_with_and_without_templates(&path.display().to_string(), &stream);
+    for (name, stream) in crate::testing::fixtures("responses", 70) {
+        hits += same_with_and_without(&name, &stream, fold_templated);
     }
     // Recorded streams are mostly delta events: most of them take the fast path.
     assert!(hits > 1000, "{hits} template matches");
@@ -308,7 +282,7 @@ fn templates_keep_sequence_numbers_duplicates_and_gaps() {
         delta_event("", "null", r#""?""#, &pad("z")),
     ]
     .concat();
-    let hits = same_with_and_without_templates("sequence numbers", &stream);
+    let hits = same_with_and_without("sequence numbers", &stream, fold_templated);
     assert!(hits >= 4, "{hits}");
     let (outcome, _) = fold_templated(&stream, stream.len(), true);
     let value: serde_json::Value = serde_json::from_slice(&outcome.snapshot).unwrap();
@@ -357,7 +331,7 @@ fn templates_keep_interleaved_items_mismatched_ids_and_padding() {
         frame(r#"{"type":"response.function_call_arguments.delta","item_id":"fc_3","output_index":3,"delta":"u","obfuscation":"p"}}"#),
     ]
     .concat();
-    let hits = same_with_and_without_templates("interleaved", &stream);
+    let hits = same_with_and_without("interleaved", &stream, fold_templated);
     assert!(hits >= 5, "{hits}");
     let (outcome, _) = fold_templated(&stream, stream.len(), true);
     let value: serde_json::Value = serde_json::from_slice(&outcome.snapshot).unwrap();
@@ -386,7 +360,7 @@ fn templates_keep_first_token_times_events_and_errors() {
         delta(7, "late"),
     ]
     .concat();
-    let hits = same_with_and_without_templates("timings", &stream);
+    let hits = same_with_and_without("timings", &stream, fold_templated);
     assert!(hits >= 3, "{hits}");
     // One read per event: the first token is the fourth read's.
     let events: Vec<Vec<u8>> = stream
