@@ -492,8 +492,9 @@ def test_installed_restores_what_was_there() -> None:
     assert _messages.accumulate_event is compat.accumulate_event
 
 
-def test_the_patched_stream_uses_chunkfold(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls = []
+def _spy_on_arguments(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The argument fragments chunkfold's fold is handed, as it is handed them."""
+    calls: list[Any] = []
     real = compat._add_arguments
 
     def spy(*args: Any) -> None:
@@ -501,6 +502,11 @@ def test_the_patched_stream_uses_chunkfold(monkeypatch: pytest.MonkeyPatch) -> N
         real(*args)
 
     monkeypatch.setattr(compat, "_add_arguments", spy)
+    return calls
+
+
+def test_the_patched_stream_uses_chunkfold(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _spy_on_arguments(monkeypatch)
     body = (FIXTURES[0].parent / "vercel-tool-use-json-haiku45.sse").read_bytes()
     theirs = run_sync(body)
     assert not calls

@@ -27,6 +27,7 @@ from test_compat_anthropic import (  # noqa: E402
     _handler,
     _record,
     _split,
+    _spy_on_arguments,
     _sse,
     _start,
     _text_events,
@@ -131,14 +132,7 @@ def test_the_beta_stream_gives_anthropics_beta_types() -> None:
 
 
 def test_the_patched_beta_stream_uses_chunkfold(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls = []
-    real = compat._add_arguments
-
-    def spy(*args: Any) -> None:
-        calls.append(args[2])
-        real(*args)
-
-    monkeypatch.setattr(compat, "_add_arguments", spy)
+    calls = _spy_on_arguments(monkeypatch)
     body = (FIXTURES[0].parent / "vercel-tool-use-json-haiku45.sse").read_bytes()
     theirs = run_sync(body)
     assert not calls

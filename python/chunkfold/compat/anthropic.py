@@ -70,32 +70,21 @@ class _Blocks(dict[int, Any]):
 
 
 _sparse: dict[int, _Blocks] = {}  # id(snapshot) -> its blocks, while it lives
-_api: SimpleNamespace | None = None
-_beta_api: SimpleNamespace | None = None
+_apis: dict[bool, SimpleNamespace] = {}  # beta -> anthropic's module and fold
 _api_lock = threading.Lock()
 
 
-def _load() -> SimpleNamespace:
-    """anthropic's streaming module and its own fold, as they were before
+def _load(beta: bool = False) -> SimpleNamespace:
+    """anthropic's streaming module (``beta``: the one behind
+    ``client.beta.messages.stream``) and its own fold, as they were before
     :func:`install`."""
-    global _api
-    if _api is not None:
-        return _api
-    with _api_lock:
-        if _api is None:
-            _api = _namespace(beta=False)
-    return _api
-
-
-def _load_beta() -> SimpleNamespace:
-    """As :func:`_load`, for ``client.beta.messages.stream(...)``."""
-    global _beta_api
-    if _beta_api is not None:
-        return _beta_api
-    with _api_lock:
-        if _beta_api is None:
-            _beta_api = _namespace(beta=True)
-    return _beta_api
+    api = _apis.get(beta)
+    if api is None:
+        with _api_lock:
+            api = _apis.get(beta)
+            if api is None:
+                api = _apis[beta] = _namespace(beta=beta)
+    return api
 
 
 def _namespace(*, beta: bool) -> SimpleNamespace:
@@ -145,7 +134,7 @@ def accumulate_event(
     raises, including its ``ValueError`` for tool input that is not JSON,
     and :class:`StreamAPIError` for a second ``message_start``.
     """
-    api = _api if _api is not None else _load()
+    api = _apis.get(False) or _load()
     extra: dict[str, Any] = {} if output_format is None else {"output_format": output_format}
     return _accumulate(api, event, current_snapshot, json_bufs, extra, fast_input=True)  # type: ignore[no-any-return]
 
@@ -167,7 +156,7 @@ def beta_accumulate_event(
     input in jiter's ``"trailing-strings"`` mode, and such input is folded by
     anthropic's own code (blocks still found by index).
     """
-    api = _beta_api if _beta_api is not None else _load_beta()
+    api = _apis.get(True) or _load(beta=True)
     extra: dict[str, Any] = {"request_headers": request_headers}
     if output_format is not None:
         extra["output_format"] = output_format
@@ -343,7 +332,7 @@ def build_events(*, event: Any, message_snapshot: ParsedMessage[Any]) -> list[An
 
 def beta_build_events(*, event: Any, message_snapshot: ParsedBetaMessage[Any]) -> list[Any]:
     """:func:`build_events` for the beta stream, with anthropic's ``Beta*`` types."""
-    return _build_events(_load_beta(), event, message_snapshot)
+    return _build_events(_load(beta=True), event, message_snapshot)
 
 
 def _build_events(api: SimpleNamespace, event: Any, message_snapshot: Any) -> list[Any]:
@@ -366,7 +355,7 @@ def install() -> None:
     stream created afterwards and for streams already open. Calling it again
     changes nothing; :func:`uninstall` restores anthropic's own.
     """
-    api, beta = _load(), _load_beta()
+    api, beta = _load(), _load(beta=True)
     with _api_lock:
         api.module.accumulate_event = accumulate_event
         api.module.build_events = build_events
@@ -379,7 +368,7 @@ def uninstall() -> None:
     (beta stream included). Calling it when not installed changes nothing."""
     pairs = (
         (_load(), accumulate_event, build_events),
-        (_load_beta(), beta_accumulate_event, beta_build_events),
+        (_load(beta=True), beta_accumulate_event, beta_build_events),
     )
     with _api_lock:
         for api, accumulate, build in pairs:
