@@ -1,9 +1,10 @@
 //! `MessageAccumulator`: the Rust half of `chunkfold.MessageAccumulator`.
 
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList};
+use pyo3::types::PyBytes;
 
 use super::input::event_size_limit;
+use super::method_o::{method_o, MethodO};
 use super::shell::Shell;
 use crate::anthropic::{self, Event};
 
@@ -45,12 +46,10 @@ impl MessageAccumulator {
         Ok(Self(Shell::new(core, strict, "MessageAccumulator")))
     }
 
-    /// Folds `data`; raises after folding everything else if a payload was
-    /// malformed or an event too large (with `strict`). Returns a new empty
-    /// list: with events off, `MessageAccumulator.feed` is this method.
-    #[pyo3(signature = (data, /))]
-    fn feed<'py>(&self, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
-        self.0.feed(data)
+    /// `feed(data, /)`, a `METH_O` method (see [`FEED`]).
+    #[classattr]
+    fn feed(py: Python<'_>) -> PyResult<Py<PyAny>> {
+        FEED.descriptor::<Self>(py)
     }
 
     /// Folds one whole event payload (JSON bytes).
@@ -139,3 +138,13 @@ impl MessageAccumulator {
         self.0.timings()
     }
 }
+
+/// Folds `data`; raises after folding everything else if a payload was
+/// malformed or an event too large (with `strict`). Returns a new empty
+/// list: with events off, `MessageAccumulator.feed` is this method.
+static FEED: MethodO = method_o!(
+    MessageAccumulator,
+    c"feed",
+    c"feed($self, data, /)\n--\n\nFolds raw stream bytes; returns an empty list (events off).",
+    |acc, data| acc.0.feed(data)
+);

@@ -8,6 +8,7 @@ use super::errors::to_pyerr;
 use super::frames::new_bytes;
 use super::input::event_size_limit;
 use super::now_ns;
+use super::method_o::{method_o, MethodO};
 use super::shell::Shell;
 use crate::chat::{self, Event};
 
@@ -76,12 +77,10 @@ impl Accumulator {
         Ok(Self(Shell::new(core, strict, "ChatCompletionAccumulator")))
     }
 
-    /// Folds `data`; raises after folding everything else if a payload was
-    /// malformed or an event too large (with `strict`). Returns a new empty
-    /// list: with events off, `ChatCompletionAccumulator.feed` is this method.
-    #[pyo3(signature = (data, /))]
-    fn feed<'py>(&self, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
-        self.0.feed(data)
+    /// `feed(data, /)`, a `METH_O` method (see [`FEED`]).
+    #[classattr]
+    fn feed(py: Python<'_>) -> PyResult<Py<PyAny>> {
+        FEED.descriptor::<Self>(py)
     }
 
     /// Folds one decoded `ChatCompletionChunk`, reading its fields directly
@@ -180,3 +179,13 @@ impl Accumulator {
         self.0.timings()
     }
 }
+
+/// Folds `data`; raises after folding everything else if a payload was
+/// malformed or an event too large (with `strict`). Returns a new empty
+/// list: with events off, `ChatCompletionAccumulator.feed` is this method.
+static FEED: MethodO = method_o!(
+    Accumulator,
+    c"feed",
+    c"feed($self, data, /)\n--\n\nFolds raw stream bytes; returns an empty list (events off).",
+    |acc, data| acc.0.feed(data)
+);

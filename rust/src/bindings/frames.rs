@@ -1,13 +1,12 @@
 //! `ChunkFramer`: the Rust half of `chunkfold.ChunkDecoder`.
 
-use std::sync::{Mutex, MutexGuard};
-
 use pyo3::exceptions::{PyException, PyMemoryError};
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyTuple};
 
-use super::errors::{busy, to_pyerr};
+use super::errors::to_pyerr;
+use super::exclusive::{Exclusive, ExclusiveGuard};
 use super::input::{event_size_limit, to_bytes, DETACH_AT};
 use crate::frames::{self, Framer, Kind, Ranges};
 
@@ -57,14 +56,14 @@ fn items<'py>(
 /// common batch, a read holding only chunks, with the decoder it was given.
 #[pyclass(frozen, module = "chunkfold._core", name = "ChunkFramer")]
 pub struct ChunkFramer {
-    state: Mutex<Framer>,
+    state: Exclusive<Framer>,
     decode: Py<PyAny>,
 }
 
 impl ChunkFramer {
     /// The state, or a clear error if another thread is feeding this object.
-    fn lock(&self) -> PyResult<MutexGuard<'_, Framer>> {
-        self.state.try_lock().map_err(|_| busy("ChunkDecoder"))
+    fn lock(&self) -> PyResult<ExclusiveGuard<'_, Framer>> {
+        self.state.lock("ChunkDecoder")
     }
 }
 
@@ -77,7 +76,7 @@ impl ChunkFramer {
     fn new(decode: Py<PyAny>, max_event_size: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
         let max_event_size = event_size_limit(max_event_size)?;
         Ok(Self {
-            state: Mutex::new(Framer::new(max_event_size)),
+            state: Exclusive::new(Framer::new(max_event_size)),
             decode,
         })
     }

@@ -1,9 +1,10 @@
 //! `ResponseFold`: the Rust half of `chunkfold.ResponseAccumulator`.
 
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList};
+use pyo3::types::PyBytes;
 
 use super::input::event_size_limit;
+use super::method_o::{method_o, MethodO};
 use super::shell::Shell;
 use crate::responses::{self, Event};
 
@@ -66,12 +67,10 @@ impl ResponseFold {
         Ok(Self(Shell::new(core, strict, "ResponseAccumulator")))
     }
 
-    /// Folds `data`; raises after folding everything else if a payload was
-    /// malformed or an event too large (with `strict`). Returns a new empty
-    /// list: with events off, `ResponseAccumulator.feed` is this method.
-    #[pyo3(signature = (data, /))]
-    fn feed<'py>(&self, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
-        self.0.feed(data)
+    /// `feed(data, /)`, a `METH_O` method (see [`FEED`]).
+    #[classattr]
+    fn feed(py: Python<'_>) -> PyResult<Py<PyAny>> {
+        FEED.descriptor::<Self>(py)
     }
 
     /// Folds one whole event payload (JSON bytes).
@@ -180,3 +179,13 @@ impl ResponseFold {
         self.0.timings()
     }
 }
+
+/// Folds `data`; raises after folding everything else if a payload was
+/// malformed or an event too large (with `strict`). Returns a new empty
+/// list: with events off, `ResponseAccumulator.feed` is this method.
+static FEED: MethodO = method_o!(
+    ResponseFold,
+    c"feed",
+    c"feed($self, data, /)\n--\n\nFolds raw stream bytes; returns an empty list (events off).",
+    |acc, data| acc.0.feed(data)
+);

@@ -2,12 +2,11 @@
 //! `Shell` over its protocol's core accumulator and adds only its own
 //! getters and event conversion.
 
-use std::sync::{Mutex, MutexGuard};
-
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
 
-use super::errors::{busy, to_pyerr};
+use super::errors::to_pyerr;
+use super::exclusive::{Exclusive, ExclusiveGuard};
 use super::input::{with_bytes, DETACH_AT};
 use super::now_ns;
 use crate::stream::{ApiError, Timings};
@@ -76,7 +75,7 @@ core!(anthropic::Accumulator, anthropic::Event, timed);
 /// A core accumulator behind a lock, with the methods every accumulator
 /// pyclass has.
 pub(crate) struct Shell<A> {
-    state: Mutex<A>,
+    state: Exclusive<A>,
     /// Raise malformed payloads and oversized events from `feed` (else they
     /// are only counted), so that the Python `feed` can be [`Shell::feed`]
     /// itself when events are off.
@@ -88,15 +87,15 @@ pub(crate) struct Shell<A> {
 impl<A: Core> Shell<A> {
     pub(crate) fn new(core: A, strict: bool, name: &'static str) -> Self {
         Self {
-            state: Mutex::new(core),
+            state: Exclusive::new(core),
             strict,
             name,
         }
     }
 
     /// The core, or `ConcurrentUseError` if another thread holds it.
-    pub(crate) fn lock(&self) -> PyResult<MutexGuard<'_, A>> {
-        self.state.try_lock().map_err(|_| busy(self.name))
+    pub(crate) fn lock(&self) -> PyResult<ExclusiveGuard<'_, A>> {
+        self.state.lock(self.name)
     }
 
     /// Folds `data`; raises after folding everything else if a payload was

@@ -1,7 +1,6 @@
 //! `SSEDecoder` and `ServerSentEvent`.
 
 use std::os::raw::c_int;
-use std::sync::{Mutex, MutexGuard};
 
 use pyo3::basic::CompareOp;
 use pyo3::exceptions::PyBufferError;
@@ -9,7 +8,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString};
 use pyo3::{ffi, intern};
 
-use super::errors::{busy, to_pyerr};
+use super::errors::to_pyerr;
+use super::exclusive::{Exclusive, ExclusiveGuard};
 use super::input::{event_size_limit, to_bytes, DETACH_AT};
 use crate::sse::{span_in, Event, Scanner};
 
@@ -248,7 +248,7 @@ struct DecoderState {
 /// `ConcurrentUseError` and changes nothing.
 #[pyclass(frozen, module = "chunkfold._core", name = "SSEDecoder")]
 pub struct SSEDecoder {
-    state: Mutex<DecoderState>,
+    state: Exclusive<DecoderState>,
 }
 
 impl SSEDecoder {
@@ -269,8 +269,8 @@ impl SSEDecoder {
     }
 
     /// The state, or a clear error if another thread is feeding this object.
-    fn lock(&self) -> PyResult<MutexGuard<'_, DecoderState>> {
-        self.state.try_lock().map_err(|_| busy("SSEDecoder"))
+    fn lock(&self) -> PyResult<ExclusiveGuard<'_, DecoderState>> {
+        self.state.lock("SSEDecoder")
     }
 }
 
@@ -281,7 +281,7 @@ impl SSEDecoder {
     fn new(max_event_size: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
         let max_event_size = event_size_limit(max_event_size)?;
         Ok(Self {
-            state: Mutex::new(DecoderState {
+            state: Exclusive::new(DecoderState {
                 scanner: Scanner::new(max_event_size),
                 names: Names::default(),
             }),
