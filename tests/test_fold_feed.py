@@ -4,9 +4,13 @@ either way the same strict / lenient errors, results and locking hold."""
 
 from __future__ import annotations
 
+import gc
+import inspect
 import json
+import sysconfig
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from types import BuiltinMethodType
@@ -14,6 +18,7 @@ from typing import Any
 
 import pytest
 from chunkfold import (
+    ChatCompletionAccumulator,
     ChunkDecodeError,
     ConcurrentUseError,
     EventTooLargeError,
@@ -244,3 +249,55 @@ def test_threads_sharing_an_accumulator_meet_concurrent_use_error_and_lose_nothi
     alone.feed(head + delta * fed["delta"] + idle * fed["idle"])
     assert acc.finish() == alone.finish()
     assert (acc.chunks, acc.bytes) == (alone.chunks, alone.bytes)
+
+
+FREE_THREADED = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+ACCUMULATORS: dict[str, Make] = {
+    "chat": ChatCompletionAccumulator,
+    "responses": ResponseAccumulator,
+    "anthropic": MessageAccumulator,
+}
+
+
+@pytest.mark.parametrize("protocol", ACCUMULATORS)
+def test_feed_reuses_its_empty_list_only_when_nobody_holds_or_filled_it(protocol: str) -> None:
+    acc = ACCUMULATORS[protocol]()
+    held = acc.feed(b"")
+    again = acc.feed(b"")
+    assert held == again == []
+    assert held is not again
+    del held, again
+    if not FREE_THREADED:  # where it is never reused
+        # Dropped by the caller: the next call hands the same list out again.
+        first = id(acc.feed(b""))
+        assert id(acc.feed(b": keep-alive\n\n")) == first
+    filled = acc.feed(b"")
+    filled.append("the caller's")
+    del filled
+    assert acc.feed(b"") == []
+
+
+@pytest.mark.parametrize("protocol", ACCUMULATORS)
+def test_a_cycle_through_the_returned_list_is_collected(protocol: str) -> None:
+    class Marker:
+        pass
+
+    acc, marker = ACCUMULATORS[protocol](), Marker()
+    alive = weakref.ref(marker)
+    acc.feed(b"").append((acc, marker))  # the list the accumulator keeps now holds it
+    del acc, marker
+    gc.collect()
+    assert alive() is None
+
+
+@pytest.mark.parametrize("protocol", ACCUMULATORS)
+def test_feed_is_a_one_argument_method(protocol: str) -> None:
+    make = ACCUMULATORS[protocol]
+    core = type(make()._core)
+    assert str(inspect.signature(core.feed)) == "(self, data, /)"
+    with pytest.raises(TypeError, match="exactly one argument"):
+        make().feed()
+    with pytest.raises(TypeError, match="no keyword arguments"):
+        make().feed(data=b"")
+    with pytest.raises(TypeError, match="doesn't apply"):
+        core.feed(object(), b"")

@@ -2,13 +2,14 @@
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
+use pyo3::{PyTraverseError, PyVisit};
 
 use super::chat_add as add;
 use super::errors::to_pyerr;
 use super::frames::new_bytes;
 use super::input::event_size_limit;
-use super::now_ns;
 use super::method_o::{method_o, MethodO};
+use super::now_ns;
 use super::shell::Shell;
 use crate::chat::{self, Event};
 
@@ -75,6 +76,14 @@ impl Accumulator {
         let max_event_size = event_size_limit(max_event_size)?;
         let core = chat::Accumulator::new(max_event_size, events);
         Ok(Self(Shell::new(core, strict, "ChatCompletionAccumulator")))
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        self.0.traverse(&visit)
+    }
+
+    fn __clear__(&self) {
+        self.0.clear();
     }
 
     /// `feed(data, /)`, a `METH_O` method (see [`FEED`]).

@@ -35,10 +35,15 @@ impl<T> Exclusive<T> {
     /// The value, or `ConcurrentUseError` naming `what` (the Python class)
     /// while another call holds it.
     pub(crate) fn lock(&self, what: &str) -> PyResult<ExclusiveGuard<'_, T>> {
+        self.try_lock().ok_or_else(|| busy(what))
+    }
+
+    /// The value, or `None` while another call holds it.
+    pub(crate) fn try_lock(&self) -> Option<ExclusiveGuard<'_, T>> {
         self.busy
             .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .ok()
             .map(|_| ExclusiveGuard { cell: self })
-            .map_err(|_| busy(what))
     }
 }
 

@@ -20,7 +20,11 @@ unsafe impl Sync for MethodO {}
 impl MethodO {
     /// `doc` starts with the signature line CPython's `inspect` reads, as
     /// `"feed($self, data, /)\n--\n\n..."`.
-    pub(crate) const fn new(name: &'static CStr, doc: &'static CStr, call: ffi::PyCFunction) -> Self {
+    pub(crate) const fn new(
+        name: &'static CStr,
+        doc: &'static CStr,
+        call: ffi::PyCFunction,
+    ) -> Self {
         Self(ffi::PyMethodDef {
             ml_name: name.as_ptr(),
             ml_meth: ffi::PyMethodDefPointer { PyCFunction: call },

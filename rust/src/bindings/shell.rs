@@ -2,8 +2,11 @@
 //! `Shell` over its protocol's core accumulator and adds only its own
 //! getters and event conversion.
 
+use std::ops::{Deref, DerefMut};
+
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
+use pyo3::{PyTraverseError, PyVisit};
 
 use super::errors::to_pyerr;
 use super::exclusive::{Exclusive, ExclusiveGuard};
@@ -72,10 +75,56 @@ core!(chat::Accumulator, chat::Event);
 core!(responses::Accumulator, responses::Event);
 core!(anthropic::Accumulator, anthropic::Event, timed);
 
+/// What a [`Shell`]'s lock guards: the core accumulator (which it derefs
+/// to) and the empty list `feed` last returned.
+pub(crate) struct Held<A> {
+    core: A,
+    empty: Option<Py<PyList>>,
+}
+
+impl<A> Deref for Held<A> {
+    type Target = A;
+    fn deref(&self) -> &A {
+        &self.core
+    }
+}
+
+impl<A> DerefMut for Held<A> {
+    fn deref_mut(&mut self) -> &mut A {
+        &mut self.core
+    }
+}
+
+impl<A> Held<A> {
+    /// An empty list for `feed` to return: the one it returned last if the
+    /// caller has let go of it (this is its only reference) and it is still
+    /// empty, else a new one. Allocating and freeing a list is a tenth of a
+    /// call's cost; CPython reuses `zip`'s and `enumerate`'s result tuples
+    /// the same way. Free-threaded builds always allocate: their reference
+    /// counts cannot tell, without a race, that no other thread holds it.
+    fn empty_list<'py>(&mut self, py: Python<'py>) -> Bound<'py, PyList> {
+        #[cfg(not(Py_GIL_DISABLED))]
+        if let Some(last) = &self.empty {
+            let last = last.bind(py);
+            // SAFETY: a live object.
+            let refs = unsafe { pyo3::ffi::Py_REFCNT(last.as_ptr()) };
+            if refs == 1 && last.is_empty() {
+                return last.clone();
+            }
+        }
+        let list = PyList::empty(py);
+        #[cfg(not(Py_GIL_DISABLED))]
+        {
+            self.empty = Some(list.clone().unbind());
+        }
+        list
+    }
+}
+
 /// A core accumulator behind a lock, with the methods every accumulator
 /// pyclass has.
 pub(crate) struct Shell<A> {
-    state: Exclusive<A>,
+    state: Exclusive<Held<A>>,
     /// Raise malformed payloads and oversized events from `feed` (else they
     /// are only counted), so that the Python `feed` can be [`Shell::feed`]
     /// itself when events are off.
@@ -87,39 +136,41 @@ pub(crate) struct Shell<A> {
 impl<A: Core> Shell<A> {
     pub(crate) fn new(core: A, strict: bool, name: &'static str) -> Self {
         Self {
-            state: Exclusive::new(core),
+            state: Exclusive::new(Held { core, empty: None }),
             strict,
             name,
         }
     }
 
     /// The core, or `ConcurrentUseError` if another thread holds it.
-    pub(crate) fn lock(&self) -> PyResult<ExclusiveGuard<'_, A>> {
+    pub(crate) fn lock(&self) -> PyResult<ExclusiveGuard<'_, Held<A>>> {
         self.state.lock(self.name)
     }
 
     /// Folds `data`; raises after folding everything else if a payload was
-    /// malformed or an event too large (with `strict`). Returns a new empty
+    /// malformed or an event too large (with `strict`). Returns an empty
     /// list, as the Python `feed` does with events off.
     pub(crate) fn feed<'py>(&self, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
         let py = data.py();
-        let result = with_bytes(data, |bytes| {
-            let mut guard = self.lock()?;
-            let acc = &mut *guard;
+        let folded = with_bytes(data, |bytes| {
+            let mut held = self.lock()?;
             let now = now_ns();
-            Ok(if bytes.len() >= DETACH_AT {
+            let core = &mut held.core;
+            let result = if bytes.len() >= DETACH_AT {
                 // The input is an immutable `bytes`, alive for the whole call.
-                py.detach(|| acc.feed(bytes, now))
+                py.detach(|| core.feed(bytes, now))
             } else {
-                acc.feed(bytes, now)
+                core.feed(bytes, now)
+            };
+            Ok(match result {
+                Err(Error::Json { .. } | Error::EventTooLarge { .. }) if !self.strict => {
+                    Ok(held.empty_list(py))
+                }
+                Err(e) => Err(e),
+                Ok(()) => Ok(held.empty_list(py)),
             })
         })?;
-        match result {
-            Err(Error::Json { .. } | Error::EventTooLarge { .. }) if !self.strict => {}
-            Err(e) => return Err(to_pyerr(py, &e, None)),
-            Ok(()) => {}
-        }
-        Ok(PyList::empty(py))
+        folded.map_err(|e| to_pyerr(py, &e, None))
     }
 
     /// Folds one whole payload (JSON bytes); raises if it is malformed.
@@ -171,5 +222,23 @@ impl<A: Core> Shell<A> {
     pub(crate) fn timings(&self) -> PyResult<(Option<u64>, Option<u64>, Option<u64>)> {
         let t = self.lock()?.timings();
         Ok((t.first_byte, t.first_token, t.last_token))
+    }
+
+    /// `__traverse__`: the empty list, which the caller may have filled
+    /// with references back to the accumulator. Skipped while a call holds
+    /// the lock (a collection started by its own allocation): an edge not
+    /// reported only keeps objects alive until the next collection.
+    pub(crate) fn traverse(&self, visit: &PyVisit<'_>) -> Result<(), PyTraverseError> {
+        match self.state.try_lock() {
+            Some(held) => visit.call(held.empty.as_ref()),
+            None => Ok(()),
+        }
+    }
+
+    /// `__clear__`: drops the empty list.
+    pub(crate) fn clear(&self) {
+        if let Some(mut held) = self.state.try_lock() {
+            held.empty = None;
+        }
     }
 }
