@@ -208,10 +208,17 @@ impl Scanner {
 
     /// Holds the first bytes until it is known whether they are a BOM.
     /// Returns where scanning of `input` starts.
+    #[inline]
     fn skip_bom(&mut self, input: &[u8]) -> usize {
         if self.bom_checked {
-            return 0;
+            0
+        } else {
+            self.check_bom(input)
         }
+    }
+
+    #[cold]
+    fn check_bom(&mut self, input: &[u8]) -> usize {
         let want = BOM.len() - self.bom_prefix.len();
         let take = want.min(input.len());
         let head = input.get(..take).unwrap_or_default();

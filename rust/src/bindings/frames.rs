@@ -8,6 +8,7 @@ use pyo3::types::{PyBytes, PyTuple};
 use super::errors::to_pyerr;
 use super::exclusive::{Exclusive, ExclusiveGuard};
 use super::input::{event_size_limit, to_bytes, DETACH_AT};
+use super::method_o::{method_o, MethodO};
 use crate::frames::{self, Framer, Kind, Ranges};
 
 /// A run of events from one `feed`: `kind` 0 is a JSON array of chunk
@@ -61,26 +62,6 @@ pub struct ChunkFramer {
 }
 
 impl ChunkFramer {
-    /// The state, or a clear error if another thread is feeding this object.
-    fn lock(&self) -> PyResult<ExclusiveGuard<'_, Framer>> {
-        self.state.lock("ChunkDecoder")
-    }
-}
-
-#[pymethods]
-impl ChunkFramer {
-    /// `decode` takes the JSON array of a batch's payloads (`bytes`) and
-    /// returns the decoded list.
-    #[new]
-    #[pyo3(signature = (decode, *, max_event_size = None))]
-    fn new(decode: Py<PyAny>, max_event_size: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
-        let max_event_size = event_size_limit(max_event_size)?;
-        Ok(Self {
-            state: Exclusive::new(Framer::new(max_event_size)),
-            decode,
-        })
-    }
-
     /// Frames `data`. The common case, a read holding only chunks, returns
     /// what `decode` made of their JSON array, a `list`; otherwise, or if
     /// `decode` raised, a tuple of `Segment`s in stream order (empty when the
@@ -88,8 +69,7 @@ impl ChunkFramer {
     ///
     /// The lock is held while `decode` runs, so a batch and its fallback
     /// can never be mixed up with another thread's.
-    #[pyo3(signature = (data, /))]
-    fn feed<'py>(&self, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    fn feed_data<'py>(&self, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         let py = data.py();
         let input = to_bytes(data)?;
         let mut guard = self.lock()?;
@@ -139,6 +119,32 @@ impl ChunkFramer {
             Ok(()) => Ok(work.into_any()),
             Err(error) => Err(to_pyerr(py, &error, Some(work.into_any()))),
         }
+    }
+
+    /// The state, or a clear error if another thread is feeding this object.
+    fn lock(&self) -> PyResult<ExclusiveGuard<'_, Framer>> {
+        self.state.lock("ChunkDecoder")
+    }
+}
+
+#[pymethods]
+impl ChunkFramer {
+    /// `decode` takes the JSON array of a batch's payloads (`bytes`) and
+    /// returns the decoded list.
+    #[new]
+    #[pyo3(signature = (decode, *, max_event_size = None))]
+    fn new(decode: Py<PyAny>, max_event_size: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        let max_event_size = event_size_limit(max_event_size)?;
+        Ok(Self {
+            state: Exclusive::new(Framer::new(max_event_size)),
+            decode,
+        })
+    }
+
+    /// `feed(data, /)`, a `METH_O` method (see [`FEED`]).
+    #[classattr]
+    fn feed(py: Python<'_>) -> PyResult<Py<PyAny>> {
+        FEED.descriptor::<Self>(py)
     }
 
     /// Ends the stream.
@@ -204,3 +210,11 @@ pub(crate) fn new_bytes<'py>(
     // SAFETY: `PyBytes_FromStringAndSize` returned a `bytes` object.
     Ok(unsafe { bytes.cast_into_unchecked() })
 }
+
+/// `ChunkFramer.feed(data, /)`.
+static FEED: MethodO = method_o!(
+    ChunkFramer,
+    c"feed",
+    c"feed($self, data, /)\n--\n\nFrames data into decoded chunks or segments.",
+    |this, data| this.feed_data(data)
+);

@@ -11,6 +11,7 @@ use pyo3::{ffi, intern};
 use super::errors::to_pyerr;
 use super::exclusive::{Exclusive, ExclusiveGuard};
 use super::input::{event_size_limit, to_bytes, DETACH_AT};
+use super::method_o::{method_o, MethodO};
 use crate::sse::{span_in, Event, Scanner};
 
 /// Where an event's data bytes live.
@@ -252,6 +253,33 @@ pub struct SSEDecoder {
 }
 
 impl SSEDecoder {
+    /// Decodes `data` and returns the events it completed.
+    fn feed_data<'py>(&self, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
+        let py = data.py();
+        let input = to_bytes(data)?;
+        let mut state = self.lock()?;
+        let DecoderState { scanner, names } = &mut *state;
+        let bytes = input.as_bytes();
+        let mut events = Vec::new();
+        let result = if bytes.len() >= DETACH_AT {
+            let mut held = Vec::new();
+            // The input is an immutable `bytes` kept alive by `input`.
+            let result = py.detach(|| scanner.feed(bytes, |e| held.push(Held::keep(bytes, &e))));
+            events.extend(
+                held.iter()
+                    .map(|h| Self::event(names, &input, &h.view(bytes))),
+            );
+            result
+        } else {
+            scanner.feed(bytes, |e| events.push(Self::event(names, &input, &e)))
+        };
+        let list = PyList::new(py, events)?;
+        match result {
+            Ok(()) => Ok(list),
+            Err(error) => Err(to_pyerr(py, &error, Some(list.into_any()))),
+        }
+    }
+
     fn event(names: &mut Names, input: &Bound<'_, PyBytes>, event: &Event<'_>) -> ServerSentEvent {
         let py = input.py();
         let payload = match span_in(input.as_bytes(), event.data) {
@@ -288,32 +316,10 @@ impl SSEDecoder {
         })
     }
 
-    /// Decodes `data` and returns the events it completed.
-    #[pyo3(signature = (data, /))]
-    fn feed<'py>(&self, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
-        let py = data.py();
-        let input = to_bytes(data)?;
-        let mut state = self.lock()?;
-        let DecoderState { scanner, names } = &mut *state;
-        let bytes = input.as_bytes();
-        let mut events = Vec::new();
-        let result = if bytes.len() >= DETACH_AT {
-            let mut held = Vec::new();
-            // The input is an immutable `bytes` kept alive by `input`.
-            let result = py.detach(|| scanner.feed(bytes, |e| held.push(Held::keep(bytes, &e))));
-            events.extend(
-                held.iter()
-                    .map(|h| Self::event(names, &input, &h.view(bytes))),
-            );
-            result
-        } else {
-            scanner.feed(bytes, |e| events.push(Self::event(names, &input, &e)))
-        };
-        let list = PyList::new(py, events)?;
-        match result {
-            Ok(()) => Ok(list),
-            Err(error) => Err(to_pyerr(py, &error, Some(list.into_any()))),
-        }
+    /// `feed(data, /)`, a `METH_O` method (see [`FEED`]).
+    #[classattr]
+    fn feed(py: Python<'_>) -> PyResult<Py<PyAny>> {
+        FEED.descriptor::<Self>(py)
     }
 
     /// Ends the stream; the incomplete final event, if any, is discarded.
@@ -355,3 +361,11 @@ impl SSEDecoder {
         Ok(state.scanner.position())
     }
 }
+
+/// `SSEDecoder.feed(data, /)`.
+static FEED: MethodO = method_o!(
+    SSEDecoder,
+    c"feed",
+    c"feed($self, data, /)\n--\n\nDecodes data and returns the events it completed.",
+    |this, data| this.feed_data(data)
+);
