@@ -5,8 +5,8 @@ use pyo3::types::PyBytes;
 use pyo3::{PyTraverseError, PyVisit};
 
 use super::input::event_size_limit;
-use super::method_o::{method_o, MethodO};
-use super::shell::Shell;
+use super::method_o::MethodO;
+use super::shell::{shell_feed, Shell};
 use crate::anthropic::{self, Event};
 
 /// `(kind, block index, tool name, text)`, as `anthropic/accumulate.py` reads it.
@@ -148,12 +148,5 @@ impl MessageAccumulator {
     }
 }
 
-/// Folds `data`; raises after folding everything else if a payload was
-/// malformed or an event too large (with `strict`). Returns a new empty
-/// list: with events off, `MessageAccumulator.feed` is this method.
-static FEED: MethodO = method_o!(
-    MessageAccumulator,
-    c"feed",
-    c"feed($self, data, /)\n--\n\nFolds raw stream bytes; returns an empty list (events off).",
-    |acc, data| acc.0.feed(data)
-);
+/// `MessageAccumulator.feed` with events off.
+static FEED: MethodO = shell_feed!(MessageAccumulator);

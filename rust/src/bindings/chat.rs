@@ -8,9 +8,9 @@ use super::chat_add as add;
 use super::errors::to_pyerr;
 use super::frames::new_bytes;
 use super::input::event_size_limit;
-use super::method_o::{method_o, MethodO};
+use super::method_o::MethodO;
 use super::now_ns;
-use super::shell::Shell;
+use super::shell::{shell_feed, Shell};
 use crate::chat::{self, Event};
 
 /// `(kind, choice, tool position, tool name, text)`, as `accumulate.py` reads it.
@@ -189,12 +189,5 @@ impl Accumulator {
     }
 }
 
-/// Folds `data`; raises after folding everything else if a payload was
-/// malformed or an event too large (with `strict`). Returns a new empty
-/// list: with events off, `ChatCompletionAccumulator.feed` is this method.
-static FEED: MethodO = method_o!(
-    Accumulator,
-    c"feed",
-    c"feed($self, data, /)\n--\n\nFolds raw stream bytes; returns an empty list (events off).",
-    |acc, data| acc.0.feed(data)
-);
+/// `ChatCompletionAccumulator.feed` with events off.
+static FEED: MethodO = shell_feed!(Accumulator);

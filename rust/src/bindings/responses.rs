@@ -5,8 +5,8 @@ use pyo3::types::PyBytes;
 use pyo3::{PyTraverseError, PyVisit};
 
 use super::input::event_size_limit;
-use super::method_o::{method_o, MethodO};
-use super::shell::Shell;
+use super::method_o::MethodO;
+use super::shell::{shell_feed, Shell};
 use crate::responses::{self, Event};
 
 /// `(kind, output index, index, name, text)`, as `responses/accumulate.py` reads it.
@@ -189,12 +189,5 @@ impl ResponseFold {
     }
 }
 
-/// Folds `data`; raises after folding everything else if a payload was
-/// malformed or an event too large (with `strict`). Returns a new empty
-/// list: with events off, `ResponseAccumulator.feed` is this method.
-static FEED: MethodO = method_o!(
-    ResponseFold,
-    c"feed",
-    c"feed($self, data, /)\n--\n\nFolds raw stream bytes; returns an empty list (events off).",
-    |acc, data| acc.0.feed(data)
-);
+/// `ResponseAccumulator.feed` with events off.
+static FEED: MethodO = shell_feed!(ResponseFold);

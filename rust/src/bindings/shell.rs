@@ -242,3 +242,19 @@ impl<A: Core> Shell<A> {
         }
     }
 }
+
+/// The `feed` of a pyclass over a [`Shell`] (its field `0`): [`Shell::feed`]
+/// as a `METH_O` method.
+macro_rules! shell_feed {
+    ($class:ty) => {
+        $crate::bindings::method_o::method_o!(
+            $class,
+            c"feed",
+            c"feed($self, data, /)\n--\n\nFolds raw stream bytes, split anywhere; raises after folding \
+              everything else if a payload was malformed or an event too large (with strict). \
+              Returns an empty list.",
+            |acc, data| acc.0.feed(data)
+        )
+    };
+}
+pub(crate) use shell_feed;
