@@ -1,5 +1,5 @@
 """Callgrind driver for the per-event cost of ``feed`` + ``finish()`` on the
-Responses and Anthropic bench streams (README, "At the limits").
+chat, Responses and Anthropic bench streams (README, "At the limits").
 
     valgrind --tool=callgrind python tools/callgrind_feed.py none 0
     valgrind --tool=callgrind python tools/callgrind_feed.py anthropic:event 20
@@ -7,8 +7,9 @@ Responses and Anthropic bench streams (README, "At the limits").
 Every case is built and folded once first, so that a run folding one case
 ``K`` more times differs from the ``none`` run only by those folds: the
 per-event cost is the difference of the two instruction totals divided by
-``K`` times the stream's events. Cases: ``responses:event``,
-``responses:64k``, ``anthropic:event``, ``anthropic:64k``.
+``K`` times the stream's events. Cases: ``chat:event``,
+``chat:64k``, ``responses:event``, ``responses:64k``, ``anthropic:event``,
+``anthropic:64k``.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from __future__ import annotations
 import sys
 
 import chunkfold
-from chunkfold.bench import anthropic, responses
+from chunkfold.bench import anthropic, corpus, responses
 from chunkfold.bench.corpus import reads
 
 STREAMS = {
+    "chat": (chunkfold.ChatCompletionAccumulator, corpus.SCENARIOS["chat"].stream()),
     "responses": (chunkfold.ResponseAccumulator, responses.SCENARIOS["responses-text"].stream()),
     "anthropic": (chunkfold.MessageAccumulator, anthropic.SCENARIOS["anthropic-text"].stream()),
 }
