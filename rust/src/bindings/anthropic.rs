@@ -79,7 +79,7 @@ impl MessageAccumulator {
 
     /// The usage so far, as one JSON object.
     fn usage_json<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyBytes>>> {
-        let acc = self.0.lock()?;
+        let acc = self.0.lock(py)?;
         Ok(acc.usage_json().map(|u| PyBytes::new(py, &u)))
     }
 
@@ -89,45 +89,45 @@ impl MessageAccumulator {
     }
 
     /// The events collected since the last call.
-    fn take_events(&self) -> PyResult<Vec<PyEvent>> {
-        self.0.take_events(to_py_event)
+    fn take_events(&self, py: Python<'_>) -> PyResult<Vec<PyEvent>> {
+        self.0.take_events(py, to_py_event)
     }
 
     /// `"in_progress"`, `"done"`, `"incomplete"`, `"finished"`, `"error"` or `"truncated"`.
     #[getter]
-    fn status(&self) -> PyResult<&'static str> {
-        self.0.status()
+    fn status(&self, py: Python<'_>) -> PyResult<&'static str> {
+        self.0.status(py)
     }
 
     /// The model `message_start` gave.
     #[getter]
-    fn model(&self) -> PyResult<Option<String>> {
-        Ok(self.0.lock()?.fold().model.clone())
+    fn model(&self, py: Python<'_>) -> PyResult<Option<String>> {
+        Ok(self.0.lock(py)?.fold().model.clone())
     }
 
     /// The message id `message_start` gave.
     #[getter]
-    fn response_id(&self) -> PyResult<Option<String>> {
-        Ok(self.0.lock()?.fold().id.clone())
+    fn response_id(&self, py: Python<'_>) -> PyResult<Option<String>> {
+        Ok(self.0.lock(py)?.fold().id.clone())
     }
 
     /// The last non-null stop reason.
     #[getter]
-    fn stop_reason(&self) -> PyResult<Option<String>> {
-        Ok(self.0.lock()?.fold().stop_reason.clone())
+    fn stop_reason(&self, py: Python<'_>) -> PyResult<Option<String>> {
+        Ok(self.0.lock(py)?.fold().stop_reason.clone())
     }
 
     /// Whether `message_stop` was seen.
     #[getter]
-    fn done(&self) -> PyResult<bool> {
-        Ok(self.0.lock()?.done())
+    fn done(&self, py: Python<'_>) -> PyResult<bool> {
+        Ok(self.0.lock(py)?.done())
     }
 
     /// `(events folded, malformed skipped, ignored, renamed, wrong-kind
     /// deltas, invalid tool inputs, unknown deltas, bytes)`.
     #[getter]
-    fn counts(&self) -> PyResult<Counts> {
-        let acc = self.0.lock()?;
+    fn counts(&self, py: Python<'_>) -> PyResult<Counts> {
+        let acc = self.0.lock(py)?;
         let fold = acc.fold();
         Ok((
             acc.chunks(),
@@ -143,8 +143,8 @@ impl MessageAccumulator {
 
     /// `(first byte, first token, last token)` in `time.monotonic_ns()` time.
     #[getter]
-    fn timings(&self) -> PyResult<(Option<u64>, Option<u64>, Option<u64>)> {
-        self.0.timings()
+    fn timings(&self, py: Python<'_>) -> PyResult<(Option<u64>, Option<u64>, Option<u64>)> {
+        self.0.timings(py)
     }
 }
 

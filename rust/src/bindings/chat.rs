@@ -100,10 +100,10 @@ impl Accumulator {
         let py = chunk.py();
         let tuples = add::read(chunk)?;
         let result = match tuples.as_deref().and_then(|t| add::direct(py, t)) {
-            Some(direct) => self.0.lock()?.add_direct(&direct, now_ns()),
+            Some(direct) => self.0.lock(py)?.add_direct(&direct, now_ns()),
             None => {
                 let json = add::encode(chunk)?;
-                self.0.lock()?.add(json.as_bytes(), now_ns())
+                self.0.lock(py)?.add(json.as_bytes(), now_ns())
             }
         };
         result.map_err(|e| to_pyerr(py, &e, None))?;
@@ -124,7 +124,7 @@ impl Accumulator {
     /// The completion so far, as JSON: counted, then written straight into
     /// the `bytes` (a logprob stream's tokens are copied once).
     fn snapshot_json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        let acc = self.0.lock()?;
+        let acc = self.0.lock(py)?;
         let mut exact = true;
         let json = new_bytes(py, acc.snapshot_len(), |out| {
             exact = acc.write_snapshot(out);
@@ -138,7 +138,7 @@ impl Accumulator {
 
     /// The last usage object, as JSON.
     fn usage_json<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyBytes>>> {
-        let acc = self.0.lock()?;
+        let acc = self.0.lock(py)?;
         Ok(acc.fold().usage.as_deref().map(|u| PyBytes::new(py, u)))
     }
 
@@ -148,44 +148,44 @@ impl Accumulator {
     }
 
     /// The events collected since the last call.
-    fn take_events(&self) -> PyResult<Vec<PyEvent>> {
-        self.0.take_events(to_py_event)
+    fn take_events(&self, py: Python<'_>) -> PyResult<Vec<PyEvent>> {
+        self.0.take_events(py, to_py_event)
     }
 
     /// `"in_progress"`, `"done"`, `"finished"`, `"error"` or `"truncated"`.
     #[getter]
-    fn status(&self) -> PyResult<&'static str> {
-        self.0.status()
+    fn status(&self, py: Python<'_>) -> PyResult<&'static str> {
+        self.0.status(py)
     }
 
     /// Whether `[DONE]` was seen.
     #[getter]
-    fn done(&self) -> PyResult<bool> {
-        Ok(self.0.lock()?.done())
+    fn done(&self, py: Python<'_>) -> PyResult<bool> {
+        Ok(self.0.lock(py)?.done())
     }
 
     /// Chunk payloads folded.
     #[getter]
-    fn chunks(&self) -> PyResult<u64> {
-        Ok(self.0.lock()?.chunks())
+    fn chunks(&self, py: Python<'_>) -> PyResult<u64> {
+        Ok(self.0.lock(py)?.chunks())
     }
 
     /// Malformed payloads skipped.
     #[getter]
-    fn skipped(&self) -> PyResult<u64> {
-        Ok(self.0.lock()?.skipped())
+    fn skipped(&self, py: Python<'_>) -> PyResult<u64> {
+        Ok(self.0.lock(py)?.skipped())
     }
 
     /// Bytes fed.
     #[getter]
-    fn bytes(&self) -> PyResult<u64> {
-        Ok(self.0.lock()?.bytes())
+    fn bytes(&self, py: Python<'_>) -> PyResult<u64> {
+        Ok(self.0.lock(py)?.bytes())
     }
 
     /// `(first byte, first token, last token)` in `time.monotonic_ns()` time.
     #[getter]
-    fn timings(&self) -> PyResult<(Option<u64>, Option<u64>, Option<u64>)> {
-        self.0.timings()
+    fn timings(&self, py: Python<'_>) -> PyResult<(Option<u64>, Option<u64>, Option<u64>)> {
+        self.0.timings(py)
     }
 }
 

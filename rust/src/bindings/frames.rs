@@ -72,7 +72,7 @@ impl ChunkFramer {
     fn feed_data<'py>(&self, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         let py = data.py();
         let input = to_bytes(data)?;
-        let mut guard = self.lock()?;
+        let mut guard = self.lock(py)?;
         let framer = &mut *guard;
         let mut segments = Vec::new();
         let bytes = input.as_bytes();
@@ -122,8 +122,8 @@ impl ChunkFramer {
     }
 
     /// The state, or a clear error if another thread is feeding this object.
-    fn lock(&self) -> PyResult<ExclusiveGuard<'_, Framer>> {
-        self.state.lock("ChunkDecoder")
+    fn lock(&self, py: Python<'_>) -> PyResult<ExclusiveGuard<'_, Framer>> {
+        self.state.lock(py, "ChunkDecoder")
     }
 }
 
@@ -149,28 +149,28 @@ impl ChunkFramer {
 
     /// Ends the stream.
     fn finish(&self, py: Python<'_>) -> PyResult<()> {
-        let mut framer = self.lock()?;
+        let mut framer = self.lock(py)?;
         framer.finish().map_err(|e| to_pyerr(py, &e, None))
     }
 
     /// Whether `[DONE]` has been seen.
     #[getter]
-    fn done(&self) -> PyResult<bool> {
-        let framer = self.lock()?;
+    fn done(&self, py: Python<'_>) -> PyResult<bool> {
+        let framer = self.lock(py)?;
         Ok(framer.done())
     }
 
     /// Whitespace-only payloads skipped so far.
     #[getter]
-    fn blanks(&self) -> PyResult<u64> {
-        let framer = self.lock()?;
+    fn blanks(&self, py: Python<'_>) -> PyResult<u64> {
+        let framer = self.lock(py)?;
         Ok(framer.blanks())
     }
 
     /// Bytes fed so far.
     #[getter]
-    fn position(&self) -> PyResult<u64> {
-        let framer = self.lock()?;
+    fn position(&self, py: Python<'_>) -> PyResult<u64> {
+        let framer = self.lock(py)?;
         Ok(framer.scanner().position())
     }
 }

@@ -100,7 +100,7 @@ impl ResponseFold {
 
     /// The last usage object, as JSON.
     fn usage_json<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyBytes>>> {
-        let acc = self.0.lock()?;
+        let acc = self.0.lock(py)?;
         Ok(acc.fold().usage.as_deref().map(|u| PyBytes::new(py, u)))
     }
 
@@ -110,33 +110,33 @@ impl ResponseFold {
     }
 
     /// The events collected since the last call.
-    fn take_events(&self) -> PyResult<Vec<PyEvent>> {
-        self.0.take_events(to_py_event)
+    fn take_events(&self, py: Python<'_>) -> PyResult<Vec<PyEvent>> {
+        self.0.take_events(py, to_py_event)
     }
 
     /// `"in_progress"`, `"done"`, `"incomplete"`, `"error"` or `"truncated"`.
     #[getter]
-    fn status(&self) -> PyResult<&'static str> {
-        self.0.status()
+    fn status(&self, py: Python<'_>) -> PyResult<&'static str> {
+        self.0.status(py)
     }
 
     /// The terminal event's status, or its incomplete reason.
     #[getter]
-    fn finish_reason(&self) -> PyResult<Option<String>> {
-        Ok(self.0.lock()?.finish_reason())
+    fn finish_reason(&self, py: Python<'_>) -> PyResult<Option<String>> {
+        Ok(self.0.lock(py)?.finish_reason())
     }
 
     /// `(id, model)` as the stream gave them, empty until known.
     #[getter]
-    fn meta(&self) -> PyResult<(String, String)> {
-        let acc = self.0.lock()?;
+    fn meta(&self, py: Python<'_>) -> PyResult<(String, String)> {
+        let acc = self.0.lock(py)?;
         Ok((acc.fold().id.clone(), acc.fold().model.clone()))
     }
 
     /// `(duplicates, gaps, item_id mismatches, id changes, ignored)`.
     #[getter]
-    fn counts(&self) -> PyResult<(u64, u64, u64, u64, u64)> {
-        let c = self.0.lock()?.fold().counts;
+    fn counts(&self, py: Python<'_>) -> PyResult<(u64, u64, u64, u64, u64)> {
+        let c = self.0.lock(py)?.fold().counts;
         Ok((
             c.duplicates,
             c.gaps,
@@ -148,8 +148,8 @@ impl ResponseFold {
 
     /// `(transcript, audio data, audio bytes)`.
     #[getter]
-    fn audio(&self) -> PyResult<(Option<String>, Option<String>, u64)> {
-        let acc = self.0.lock()?;
+    fn audio(&self, py: Python<'_>) -> PyResult<(Option<String>, Option<String>, u64)> {
+        let acc = self.0.lock(py)?;
         let fold = acc.fold();
         Ok((
             fold.transcript.clone(),
@@ -160,32 +160,32 @@ impl ResponseFold {
 
     /// Whether a terminal event was seen.
     #[getter]
-    fn done(&self) -> PyResult<bool> {
-        Ok(self.0.lock()?.done())
+    fn done(&self, py: Python<'_>) -> PyResult<bool> {
+        Ok(self.0.lock(py)?.done())
     }
 
     /// Event payloads folded.
     #[getter]
-    fn chunks(&self) -> PyResult<u64> {
-        Ok(self.0.lock()?.chunks())
+    fn chunks(&self, py: Python<'_>) -> PyResult<u64> {
+        Ok(self.0.lock(py)?.chunks())
     }
 
     /// Malformed payloads skipped.
     #[getter]
-    fn skipped(&self) -> PyResult<u64> {
-        Ok(self.0.lock()?.skipped())
+    fn skipped(&self, py: Python<'_>) -> PyResult<u64> {
+        Ok(self.0.lock(py)?.skipped())
     }
 
     /// Bytes fed.
     #[getter]
-    fn bytes(&self) -> PyResult<u64> {
-        Ok(self.0.lock()?.bytes())
+    fn bytes(&self, py: Python<'_>) -> PyResult<u64> {
+        Ok(self.0.lock(py)?.bytes())
     }
 
     /// `(first byte, first token, last token)` in `time.monotonic_ns()` time.
     #[getter]
-    fn timings(&self) -> PyResult<(Option<u64>, Option<u64>, Option<u64>)> {
-        self.0.timings()
+    fn timings(&self, py: Python<'_>) -> PyResult<(Option<u64>, Option<u64>, Option<u64>)> {
+        self.0.timings(py)
     }
 }
 

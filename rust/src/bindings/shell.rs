@@ -143,8 +143,8 @@ impl<A: Core> Shell<A> {
     }
 
     /// The core, or `ConcurrentUseError` if another thread holds it.
-    pub(crate) fn lock(&self) -> PyResult<ExclusiveGuard<'_, Held<A>>> {
-        self.state.lock(self.name)
+    pub(crate) fn lock(&self, py: Python<'_>) -> PyResult<ExclusiveGuard<'_, Held<A>>> {
+        self.state.lock(py, self.name)
     }
 
     /// Folds `data`; raises after folding everything else if a payload was
@@ -153,7 +153,7 @@ impl<A: Core> Shell<A> {
     pub(crate) fn feed<'py>(&self, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
         let py = data.py();
         let folded = with_bytes(data, |bytes| {
-            let mut held = self.lock()?;
+            let mut held = self.lock(py)?;
             let now = now_ns();
             let core = &mut held.core;
             let result = if bytes.len() >= DETACH_AT {
@@ -175,21 +175,21 @@ impl<A: Core> Shell<A> {
 
     /// Folds one whole payload (JSON bytes); raises if it is malformed.
     pub(crate) fn add(&self, payload: &Bound<'_, PyBytes>) -> PyResult<()> {
-        let mut acc = self.lock()?;
+        let mut acc = self.lock(payload.py())?;
         acc.add(payload.as_bytes(), now_ns())
             .map_err(|e| to_pyerr(payload.py(), &e, None))
     }
 
     /// Ends the stream.
     pub(crate) fn finish(&self, py: Python<'_>) -> PyResult<()> {
-        self.lock()?
+        self.lock(py)?
             .finish(now_ns())
             .map_err(|e| to_pyerr(py, &e, None))
     }
 
     /// The result so far, as JSON.
     pub(crate) fn snapshot_json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        Ok(PyBytes::new(py, &self.lock()?.snapshot_json()))
+        Ok(PyBytes::new(py, &self.lock(py)?.snapshot_json()))
     }
 
     /// The first API error: `(payload, came as event: error, offset)`.
@@ -197,16 +197,20 @@ impl<A: Core> Shell<A> {
         &self,
         py: Python<'py>,
     ) -> PyResult<Option<(Bound<'py, PyBytes>, bool, u64)>> {
-        let acc = self.lock()?;
+        let acc = self.lock(py)?;
         Ok(acc
             .error()
             .map(|e| (PyBytes::new(py, &e.payload), e.event, e.offset)))
     }
 
     /// The events collected since the last call, converted by `convert`.
-    pub(crate) fn take_events<E>(&self, convert: fn(A::Event) -> E) -> PyResult<Vec<E>> {
+    pub(crate) fn take_events<E>(
+        &self,
+        py: Python<'_>,
+        convert: fn(A::Event) -> E,
+    ) -> PyResult<Vec<E>> {
         Ok(self
-            .lock()?
+            .lock(py)?
             .take_events()
             .into_iter()
             .map(convert)
@@ -214,13 +218,16 @@ impl<A: Core> Shell<A> {
     }
 
     /// The status as the Python API spells it.
-    pub(crate) fn status(&self) -> PyResult<&'static str> {
-        Ok(self.lock()?.status())
+    pub(crate) fn status(&self, py: Python<'_>) -> PyResult<&'static str> {
+        Ok(self.lock(py)?.status())
     }
 
     /// `(first byte, first token, last token)` in `time.monotonic_ns()` time.
-    pub(crate) fn timings(&self) -> PyResult<(Option<u64>, Option<u64>, Option<u64>)> {
-        let t = self.lock()?.timings();
+    pub(crate) fn timings(
+        &self,
+        py: Python<'_>,
+    ) -> PyResult<(Option<u64>, Option<u64>, Option<u64>)> {
+        let t = self.lock(py)?.timings();
         Ok((t.first_byte, t.first_token, t.last_token))
     }
 

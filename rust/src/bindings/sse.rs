@@ -257,7 +257,7 @@ impl SSEDecoder {
     fn feed_data<'py>(&self, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
         let py = data.py();
         let input = to_bytes(data)?;
-        let mut state = self.lock()?;
+        let mut state = self.lock(py)?;
         let DecoderState { scanner, names } = &mut *state;
         let bytes = input.as_bytes();
         let mut events = Vec::new();
@@ -297,8 +297,8 @@ impl SSEDecoder {
     }
 
     /// The state, or a clear error if another thread is feeding this object.
-    fn lock(&self) -> PyResult<ExclusiveGuard<'_, DecoderState>> {
-        self.state.lock("SSEDecoder")
+    fn lock(&self, py: Python<'_>) -> PyResult<ExclusiveGuard<'_, DecoderState>> {
+        self.state.lock(py, "SSEDecoder")
     }
 }
 
@@ -325,15 +325,15 @@ impl SSEDecoder {
     /// Ends the stream; the incomplete final event, if any, is discarded.
     /// Always returns an empty list, for symmetry with `feed`.
     fn finish<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let mut state = self.lock()?;
+        let mut state = self.lock(py)?;
         state.scanner.finish().map_err(|e| to_pyerr(py, &e, None))?;
         Ok(PyList::empty(py))
     }
 
     /// The last event ID buffer; `None` until an `id` field is seen.
     #[getter]
-    fn last_event_id(&self) -> PyResult<Option<String>> {
-        let state = self.lock()?;
+    fn last_event_id(&self, py: Python<'_>) -> PyResult<Option<String>> {
+        let state = self.lock(py)?;
         Ok(state
             .scanner
             .last_event_id()
@@ -342,22 +342,22 @@ impl SSEDecoder {
 
     /// The reconnection time set by the last valid `retry` field.
     #[getter]
-    fn retry(&self) -> PyResult<Option<u64>> {
-        let state = self.lock()?;
+    fn retry(&self, py: Python<'_>) -> PyResult<Option<u64>> {
+        let state = self.lock(py)?;
         Ok(state.scanner.retry())
     }
 
     /// The configured event size limit in bytes.
     #[getter]
-    fn max_event_size(&self) -> PyResult<usize> {
-        let state = self.lock()?;
+    fn max_event_size(&self, py: Python<'_>) -> PyResult<usize> {
+        let state = self.lock(py)?;
         Ok(state.scanner.max_event_size())
     }
 
     /// Bytes fed so far.
     #[getter]
-    fn position(&self) -> PyResult<u64> {
-        let state = self.lock()?;
+    fn position(&self, py: Python<'_>) -> PyResult<u64> {
+        let state = self.lock(py)?;
         Ok(state.scanner.position())
     }
 }
