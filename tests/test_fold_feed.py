@@ -16,6 +16,7 @@ from pathlib import Path
 from types import BuiltinMethodType
 from typing import Any
 
+import msgspec
 import pytest
 from chunkfold import (
     ChatCompletionAccumulator,
@@ -25,6 +26,7 @@ from chunkfold import (
     MessageAccumulator,
     ResponseAccumulator,
 )
+from chunkfold.chat.models import ChatCompletionChunk
 
 DATA = Path(__file__).parent / "data" / "fixtures"
 Make = Callable[..., Any]
@@ -301,3 +303,25 @@ def test_feed_is_a_one_argument_method(protocol: str) -> None:
         make().feed(data=b"")
     with pytest.raises(TypeError, match="doesn't apply"):
         core.feed(object(), b"")
+
+
+def test_add_chunk_reuses_its_empty_list_like_feed() -> None:
+    chunk = msgspec.json.decode(
+        b'{"id":"c","object":"chat.completion.chunk","created":1,"model":"m",'
+        b'"choices":[{"index":0,"delta":{"content":"x"},"finish_reason":null}]}',
+        type=ChatCompletionChunk,
+    )
+    acc = ChatCompletionAccumulator()
+    held = acc.add(chunk)
+    again = acc.add(chunk)
+    assert held == again == []
+    assert held is not again
+    del held, again
+    if not FREE_THREADED:
+        first = id(acc.add(chunk))
+        assert id(acc.feed(b"")) == first  # one list, shared by add and feed
+    filled = acc.add(chunk)
+    filled.append("the caller's")
+    del filled
+    assert acc.add(chunk) == []
+    assert acc.snapshot().choices[0].message.content == "x" * 5  # every add folded

@@ -5,7 +5,6 @@ use pyo3::types::{PyBytes, PyList};
 use pyo3::{PyTraverseError, PyVisit};
 
 use super::chat_add as add;
-use super::errors::to_pyerr;
 use super::frames::new_bytes;
 use super::input::event_size_limit;
 use super::method_o::MethodO;
@@ -93,21 +92,22 @@ impl Accumulator {
     }
 
     /// Folds one decoded `ChatCompletionChunk`, reading its fields directly
-    /// when it has the common shape, else as its JSON. Returns a new empty
+    /// when it has the common shape, else as its JSON. Returns an empty
     /// list: with events off, `ChatCompletionAccumulator.add` is this method.
     #[pyo3(signature = (chunk, /))]
     fn add_chunk<'py>(&self, chunk: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
         let py = chunk.py();
         let tuples = add::read(chunk)?;
-        let result = match tuples.as_deref().and_then(|t| add::direct(py, t)) {
-            Some(direct) => self.0.lock(py)?.add_direct(&direct, now_ns()),
+        match tuples.as_deref().and_then(|t| add::direct(py, t)) {
+            Some(direct) => self
+                .0
+                .fold(py, false, |acc| acc.add_direct(&direct, now_ns())),
             None => {
                 let json = add::encode(chunk)?;
-                self.0.lock(py)?.add(json.as_bytes(), now_ns())
+                self.0
+                    .fold(py, false, |acc| acc.add(json.as_bytes(), now_ns()))
             }
-        };
-        result.map_err(|e| to_pyerr(py, &e, None))?;
-        Ok(PyList::empty(py))
+        }
     }
 
     /// Folds one whole chunk payload (JSON bytes).

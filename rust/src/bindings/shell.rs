@@ -152,25 +152,42 @@ impl<A: Core> Shell<A> {
     /// list, as the Python `feed` does with events off.
     pub(crate) fn feed<'py>(&self, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
         let py = data.py();
-        let folded = with_bytes(data, |bytes| {
-            let mut held = self.lock(py)?;
-            let now = now_ns();
-            let core = &mut held.core;
-            let result = if bytes.len() >= DETACH_AT {
-                // The input is an immutable `bytes`, alive for the whole call.
-                py.detach(|| core.feed(bytes, now))
-            } else {
-                core.feed(bytes, now)
-            };
-            Ok(match result {
-                Err(Error::Json { .. } | Error::EventTooLarge { .. }) if !self.strict => {
-                    Ok(held.empty_list(py))
+        with_bytes(data, |bytes| {
+            self.fold(py, !self.strict, |core| {
+                let now = now_ns();
+                if bytes.len() >= DETACH_AT {
+                    // The input is an immutable `bytes`, alive for the whole call.
+                    py.detach(|| core.feed(bytes, now))
+                } else {
+                    core.feed(bytes, now)
                 }
-                Err(e) => Err(e),
-                Ok(()) => Ok(held.empty_list(py)),
             })
-        })?;
-        folded.map_err(|e| to_pyerr(py, &e, None))
+        })
+    }
+
+    /// Runs `fold` on the core under the lock, then raises its error (unless
+    /// `lenient` and it is a malformed payload or an oversized event, which
+    /// the core counted) or returns the empty list `feed` and `add` return.
+    pub(crate) fn fold<'py>(
+        &self,
+        py: Python<'py>,
+        lenient: bool,
+        fold: impl FnOnce(&mut A) -> Result<(), Error>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let mut held = self.lock(py)?;
+        let result = fold(&mut held.core);
+        let counted = lenient
+            && matches!(
+                result,
+                Err(Error::Json { .. } | Error::EventTooLarge { .. })
+            );
+        match result {
+            Err(e) if !counted => {
+                drop(held);
+                Err(to_pyerr(py, &e, None))
+            }
+            _ => Ok(held.empty_list(py)),
+        }
     }
 
     /// Folds one whole payload (JSON bytes); raises if it is malformed.
