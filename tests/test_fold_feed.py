@@ -280,14 +280,16 @@ def test_feed_reuses_its_empty_list_only_when_nobody_holds_or_filled_it(protocol
 
 
 @pytest.mark.parametrize("protocol", ACCUMULATORS)
-def test_a_cycle_through_the_returned_list_is_collected(protocol: str) -> None:
+def test_a_filled_list_is_let_go_at_the_threads_next_call(protocol: str) -> None:
     class Marker:
         pass
 
-    acc, marker = ACCUMULATORS[protocol](), Marker()
+    make = ACCUMULATORS[protocol]
+    acc, marker = make(), Marker()
     alive = weakref.ref(marker)
-    acc.feed(b"").append((acc, marker))  # the list the accumulator keeps now holds it
+    acc.feed(b"").append((acc, marker))  # the list the thread keeps now holds both
     del acc, marker
+    assert make().feed(b"") == []  # any accumulator's next call on this thread
     gc.collect()
     assert alive() is None
 

@@ -2,7 +2,6 @@
 
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
-use pyo3::{PyTraverseError, PyVisit};
 
 use super::input::event_size_limit;
 use super::method_o::MethodO;
@@ -45,14 +44,6 @@ impl MessageAccumulator {
         let max_event_size = event_size_limit(max_event_size)?;
         let core = anthropic::Accumulator::new(max_event_size, events);
         Ok(Self(Shell::new(core, strict, "MessageAccumulator")))
-    }
-
-    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
-        self.0.traverse(&visit)
-    }
-
-    fn __clear__(&self) {
-        self.0.clear();
     }
 
     /// `feed(data, /)`, a `METH_O` method (see [`FEED`]).

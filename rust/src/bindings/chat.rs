@@ -2,7 +2,6 @@
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
-use pyo3::{PyTraverseError, PyVisit};
 
 use super::chat_add as add;
 use super::frames::new_bytes;
@@ -75,14 +74,6 @@ impl Accumulator {
         let max_event_size = event_size_limit(max_event_size)?;
         let core = chat::Accumulator::new(max_event_size, events);
         Ok(Self(Shell::new(core, strict, "ChatCompletionAccumulator")))
-    }
-
-    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
-        self.0.traverse(&visit)
-    }
-
-    fn __clear__(&self) {
-        self.0.clear();
     }
 
     /// `feed(data, /)`, a `METH_O` method (see [`FEED`]).

@@ -21,7 +21,7 @@ pub(crate) struct Exclusive<T> {
 }
 
 // SAFETY: the value is reached only through an `ExclusiveGuard`, and at
-// most one guard exists at a time (see `lock` and `try_lock`), so no two
+// most one guard exists at a time (see `lock`), so no two
 // threads ever hold references to it at once; `T: Send` lets the holder use
 // it from any thread.
 unsafe impl<T: Send> Sync for Exclusive<T> {}
@@ -36,8 +36,7 @@ impl<T> Exclusive<T> {
 
     /// The value, or `ConcurrentUseError` naming `what` (the Python class)
     /// while another call holds it. Every caller is attached to the
-    /// interpreter, which the token shows (and `try_lock`'s callers are
-    /// too). With a GIL, whose handovers order memory between threads, that
+    /// interpreter, which the token shows. With a GIL, whose handovers order memory between threads, that
     /// makes a load and a store enough: no other taker can run between
     /// them. A holder may let the GIL go, as `feed` does around large
     /// inputs; takers then find the flag set. A free-threaded build
@@ -56,17 +55,10 @@ impl<T> Exclusive<T> {
             Ok(ExclusiveGuard { cell: self })
         }
         #[cfg(Py_GIL_DISABLED)]
-        self.try_lock().ok_or_else(|| busy(what))
-    }
-
-    /// The value, or `None` while another call holds it: for the garbage
-    /// collector's `__traverse__` and `__clear__`, which run attached but
-    /// are given no token.
-    pub(crate) fn try_lock(&self) -> Option<ExclusiveGuard<'_, T>> {
         self.busy
             .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .ok()
             .map(|_| ExclusiveGuard { cell: self })
+            .map_err(|_| busy(what))
     }
 }
 

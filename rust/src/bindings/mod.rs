@@ -4,6 +4,7 @@
 mod anthropic;
 mod chat;
 mod chat_add;
+mod empty_list;
 mod errors;
 mod exclusive;
 mod frames;

@@ -2,12 +2,10 @@
 //! `Shell` over its protocol's core accumulator and adds only its own
 //! getters and event conversion.
 
-use std::ops::{Deref, DerefMut};
-
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
-use pyo3::{PyTraverseError, PyVisit};
 
+use super::empty_list::empty_list;
 use super::errors::to_pyerr;
 use super::exclusive::{Exclusive, ExclusiveGuard};
 use super::input::{with_bytes, DETACH_AT};
@@ -75,56 +73,10 @@ core!(chat::Accumulator, chat::Event);
 core!(responses::Accumulator, responses::Event);
 core!(anthropic::Accumulator, anthropic::Event, timed);
 
-/// What a [`Shell`]'s lock guards: the core accumulator (which it derefs
-/// to) and the empty list `feed` last returned.
-pub(crate) struct Held<A> {
-    core: A,
-    empty: Option<Py<PyList>>,
-}
-
-impl<A> Deref for Held<A> {
-    type Target = A;
-    fn deref(&self) -> &A {
-        &self.core
-    }
-}
-
-impl<A> DerefMut for Held<A> {
-    fn deref_mut(&mut self) -> &mut A {
-        &mut self.core
-    }
-}
-
-impl<A> Held<A> {
-    /// An empty list for `feed` to return: the one it returned last if the
-    /// caller has let go of it (this is its only reference) and it is still
-    /// empty, else a new one. Allocating and freeing a list is a tenth of a
-    /// call's cost; CPython reuses `zip`'s and `enumerate`'s result tuples
-    /// the same way. Free-threaded builds always allocate: their reference
-    /// counts cannot tell, without a race, that no other thread holds it.
-    fn empty_list<'py>(&mut self, py: Python<'py>) -> Bound<'py, PyList> {
-        #[cfg(not(Py_GIL_DISABLED))]
-        if let Some(last) = &self.empty {
-            let last = last.bind(py);
-            // SAFETY: a live object.
-            let refs = unsafe { pyo3::ffi::Py_REFCNT(last.as_ptr()) };
-            if refs == 1 && last.is_empty() {
-                return last.clone();
-            }
-        }
-        let list = PyList::empty(py);
-        #[cfg(not(Py_GIL_DISABLED))]
-        {
-            self.empty = Some(list.clone().unbind());
-        }
-        list
-    }
-}
-
 /// A core accumulator behind a lock, with the methods every accumulator
 /// pyclass has.
 pub(crate) struct Shell<A> {
-    state: Exclusive<Held<A>>,
+    state: Exclusive<A>,
     /// Raise malformed payloads and oversized events from `feed` (else they
     /// are only counted), so that the Python `feed` can be [`Shell::feed`]
     /// itself when events are off.
@@ -136,14 +88,14 @@ pub(crate) struct Shell<A> {
 impl<A: Core> Shell<A> {
     pub(crate) fn new(core: A, strict: bool, name: &'static str) -> Self {
         Self {
-            state: Exclusive::new(Held { core, empty: None }),
+            state: Exclusive::new(core),
             strict,
             name,
         }
     }
 
     /// The core, or `ConcurrentUseError` if another thread holds it.
-    pub(crate) fn lock(&self, py: Python<'_>) -> PyResult<ExclusiveGuard<'_, Held<A>>> {
+    pub(crate) fn lock(&self, py: Python<'_>) -> PyResult<ExclusiveGuard<'_, A>> {
         self.state.lock(py, self.name)
     }
 
@@ -174,8 +126,8 @@ impl<A: Core> Shell<A> {
         lenient: bool,
         fold: impl FnOnce(&mut A) -> Result<(), Error>,
     ) -> PyResult<Bound<'py, PyList>> {
-        let mut held = self.lock(py)?;
-        let result = fold(&mut held.core);
+        let mut core = self.lock(py)?;
+        let result = fold(&mut core);
         let counted = lenient
             && matches!(
                 result,
@@ -183,10 +135,10 @@ impl<A: Core> Shell<A> {
             );
         match result {
             Err(e) if !counted => {
-                drop(held);
+                drop(core);
                 Err(to_pyerr(py, &e, None))
             }
-            _ => Ok(held.empty_list(py)),
+            _ => Ok(empty_list(py)),
         }
     }
 
@@ -246,24 +198,6 @@ impl<A: Core> Shell<A> {
     ) -> PyResult<(Option<u64>, Option<u64>, Option<u64>)> {
         let t = self.lock(py)?.timings();
         Ok((t.first_byte, t.first_token, t.last_token))
-    }
-
-    /// `__traverse__`: the empty list, which the caller may have filled
-    /// with references back to the accumulator. Skipped while a call holds
-    /// the lock (a collection started by its own allocation): an edge not
-    /// reported only keeps objects alive until the next collection.
-    pub(crate) fn traverse(&self, visit: &PyVisit<'_>) -> Result<(), PyTraverseError> {
-        match self.state.try_lock() {
-            Some(held) => visit.call(held.empty.as_ref()),
-            None => Ok(()),
-        }
-    }
-
-    /// `__clear__`: drops the empty list.
-    pub(crate) fn clear(&self) {
-        if let Some(mut held) = self.state.try_lock() {
-            held.empty = None;
-        }
     }
 }
 
